@@ -1,0 +1,229 @@
+import { itemDigest, stateHash } from '../protocol/hash.js';
+import type { Interval, Item, UpdateMessage } from '../protocol/message.js';
+
+/** The scope of a dismissal: a device ID, or GLOBAL for every device. */
+export const GLOBAL = '';
+
+/** An item as a replica keeps it: with the message that created it and its cached digest. */
+export interface StoredItem extends Item {
+  readonly msgId: string;
+  readonly ctime: number;
+  readonly digest: Uint8Array;
+}
+
+/** A dismissal by interval, kept as a tombstone so items that arrive later are dismissed too. */
+export interface StoredInterval extends Interval {
+  readonly scope: string;
+  readonly ctime: number;
+}
+
+/** What compacting a replica before `cutoff` removes and adds; see `Engine.compact`. */
+export interface CompactionPlan {
+  readonly cutoff: number;
+  /** Items to delete (with their reminders): invisible everywhere for good since before `cutoff`. */
+  readonly removeItems: readonly string[];
+  /** ID tombstones to add, so deleted items and the targets of removed intervals stay dismissed. */
+  readonly addTombstones: readonly { readonly id: string; readonly scope: string; readonly ctime: number }[];
+  /** Interval tombstones to delete: they end before `cutoff`, and items created before it are refused. */
+  readonly removeIntervals: readonly StoredInterval[];
+}
+
+/** What one message did to a replica. */
+export interface ApplyResult {
+  /** Items this message created whose creation is already dismissed: the scopes (GLOBAL or device IDs) where it is hidden. */
+  readonly deadOnArrival: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * One user's replicated state: a CRDT whose messages may be applied in any order, any number of
+ * times, and always converge.
+ *
+ * - Items are immutable; of two creations of one ID the earliest (ctime, msgId) wins.
+ * - A dismissal by ID is a tombstone per (item, scope), keeping the earliest ctime; it hides the
+ *   item whether the item arrived before or after it.
+ * - A dismissal by interval is a tombstone per (category, [begin, end], scope), checked against
+ *   every item of that category, including items that arrive later.
+ * - Visibility at time t is computed, never stored: `ctime <= t`, not expired at t, no tombstone
+ *   with `ctime <= t` in scope GLOBAL or the device's own.
+ */
+export class UserState {
+  readonly #items = new Map<string, StoredItem>();
+  /** item ID -> scope -> earliest ctime of a dismissal. */
+  readonly #dismissedIds = new Map<string, Map<string, number>>();
+  /** category -> interval tombstones. */
+  readonly #intervals = new Map<string, StoredInterval[]>();
+  /** History before this time (ms) was compacted away; 0 when never compacted. */
+  compactedBefore = 0;
+
+  /** Applies an update. Idempotent and order-independent; deduplication of whole messages is the caller's. */
+  apply(m: UpdateMessage): ApplyResult {
+    const { ctime, msgId } = m.md;
+    if (m.dismiss) {
+      const scope = m.dismiss.forDevice ?? GLOBAL;
+      for (const id of m.dismiss.ids) this.addDismissedId(id, scope, ctime);
+      for (const i of m.dismiss.intervals) this.addInterval({ ...i, scope, ctime });
+    }
+    const dead = new Map<string, string[]>();
+    for (const item of m.create) {
+      this.addItem({ ...item, msgId, ctime, digest: itemDigest(item) });
+      const scopes = this.dismissedScopes(item);
+      if (scopes.length > 0) dead.set(item.id, scopes);
+    }
+    return { deadOnArrival: dead };
+  }
+
+  /** Adds an item (restoring from storage, or applying); keeps the earliest (ctime, msgId). */
+  addItem(item: StoredItem): void {
+    const old = this.#items.get(item.id);
+    if (old && (old.ctime < item.ctime || (old.ctime === item.ctime && old.msgId <= item.msgId))) return;
+    this.#items.set(item.id, item);
+  }
+
+  addDismissedId(id: string, scope: string, ctime: number): void {
+    let scopes = this.#dismissedIds.get(id);
+    if (!scopes) this.#dismissedIds.set(id, (scopes = new Map()));
+    const old = scopes.get(scope);
+    if (old === undefined || ctime < old) scopes.set(scope, ctime);
+  }
+
+  addInterval(i: StoredInterval): void {
+    let list = this.#intervals.get(i.category);
+    if (!list) this.#intervals.set(i.category, (list = []));
+    const same = list.find((x) => x.scope === i.scope && x.begin === i.begin && x.end === i.end);
+    if (!same) list.push(i);
+    else if (i.ctime < same.ctime) list[list.indexOf(same)] = i;
+  }
+
+  getItem(id: string): StoredItem | undefined {
+    return this.#items.get(id);
+  }
+
+  /**
+   * Is the item visible on `device` at time `t`? `device: null` is the global view: an item for
+   * one device counts there until that device dismisses it. `t: null` means "now, with every
+   * consumed message": a message stamped in the future by a node with a fast clock still counts.
+   */
+  isVisible(item: StoredItem, device: string | null, t: number | null, now: number): boolean {
+    const at = t ?? now;
+    if (t !== null && item.ctime > t) return false;
+    if (item.expires !== null && item.expires <= at) return false;
+    const scope = device === null ? (item.forDevice ?? GLOBAL) : device;
+    if (device !== null && item.forDevice !== null && item.forDevice !== device) return false;
+    return !this.#dismissedAt(item, scope, t);
+  }
+
+  /** The visible items, sorted by (ctime, id). */
+  visibleItems(device: string | null, t: number | null, now: number): StoredItem[] {
+    const out: StoredItem[] = [];
+    for (const item of this.#items.values()) if (this.isVisible(item, device, t, now)) out.push(item);
+    return out.sort((a, b) => a.ctime - b.ctime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** The state hash of a list of visible items. */
+  static hash(items: readonly StoredItem[]): string {
+    return stateHash(items.map((i) => i.digest));
+  }
+
+  /** Every item (for compaction and tests), in insertion order. */
+  allItems(): IterableIterator<StoredItem> {
+    return this.#items.values();
+  }
+
+  /** Scopes in which an item is dismissed by some tombstone, regardless of time. */
+  dismissedScopes(item: Item): string[] {
+    const scopes = new Set(this.#dismissedIds.get(item.id)?.keys() ?? []);
+    for (const i of this.#intervals.get(item.category) ?? []) {
+      if (covers(i, item.created)) scopes.add(i.scope);
+    }
+    return [...scopes].sort();
+  }
+
+  /**
+   * Plans a compaction before `cutoff`. Interval tombstones that end before it become ID
+   * tombstones on the items they cover; then items dismissed everywhere (or expired) before it go.
+   */
+  compactionPlan(cutoff: number): CompactionPlan {
+    const addTombstones: { id: string; scope: string; ctime: number }[] = [];
+    const removeIntervals: StoredInterval[] = [];
+    for (const list of this.#intervals.values()) {
+      for (const i of list) {
+        if (i.end >= cutoff) continue;
+        removeIntervals.push(i);
+        for (const item of this.#items.values()) {
+          if (item.category === i.category && covers(i, item.created)) {
+            addTombstones.push({ id: item.id, scope: i.scope, ctime: i.ctime });
+          }
+        }
+      }
+    }
+    const removeItems: string[] = [];
+    for (const item of this.#items.values()) {
+      const gone = this.#goneEverywhereAt(item, addTombstones);
+      if (gone !== null && gone < cutoff) {
+        removeItems.push(item.id);
+        addTombstones.push({ id: item.id, scope: GLOBAL, ctime: gone });
+      }
+    }
+    return { cutoff, removeItems, addTombstones, removeIntervals };
+  }
+
+  /** Carries out a plan from `compactionPlan` (engines apply the same plan to their tables). */
+  applyCompaction(plan: CompactionPlan): void {
+    for (const t of plan.addTombstones) this.addDismissedId(t.id, t.scope, t.ctime);
+    for (const id of plan.removeItems) this.#items.delete(id);
+    for (const i of plan.removeIntervals) {
+      const list = this.#intervals.get(i.category) ?? [];
+      const left = list.filter((x) => x !== i);
+      if (left.length > 0) this.#intervals.set(i.category, left);
+      else this.#intervals.delete(i.category);
+    }
+    this.compactedBefore = Math.max(this.compactedBefore, plan.cutoff);
+  }
+
+  /** When the item became invisible on every device for good, or null while it may still show somewhere. */
+  #goneEverywhereAt(
+    item: StoredItem,
+    extra: readonly { id: string; scope: string; ctime: number }[],
+  ): number | null {
+    const scope = item.forDevice ?? GLOBAL;
+    let gone = item.expires;
+    const consider = (when: number) => {
+      gone = gone === null ? when : Math.min(gone, when);
+    };
+    const byId = this.#dismissedIds.get(item.id);
+    for (const s of scope === GLOBAL ? [GLOBAL] : [GLOBAL, scope]) {
+      const when = byId?.get(s);
+      if (when !== undefined) consider(when);
+    }
+    for (const t of extra)
+      if (t.id === item.id && (t.scope === GLOBAL || t.scope === scope)) consider(t.ctime);
+    for (const i of this.#intervals.get(item.category) ?? []) {
+      if ((i.scope === GLOBAL || i.scope === scope) && covers(i, item.created)) consider(i.ctime);
+    }
+    return gone;
+  }
+
+  #dismissedAt(item: StoredItem, scope: string, t: number | null): boolean {
+    const byId = this.#dismissedIds.get(item.id);
+    if (byId) {
+      for (const s of scope === GLOBAL ? [GLOBAL] : [GLOBAL, scope]) {
+        const when = byId.get(s);
+        if (when !== undefined && (t === null || when <= t)) return true;
+      }
+    }
+    for (const i of this.#intervals.get(item.category) ?? []) {
+      if (
+        (i.scope === GLOBAL || i.scope === scope) &&
+        (t === null || i.ctime <= t) &&
+        covers(i, item.created)
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+function covers(i: Interval, created: number): boolean {
+  return (i.begin === null || i.begin <= created) && created <= i.end;
+}

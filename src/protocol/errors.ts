@@ -1,0 +1,98 @@
+/**
+ * The one registry of error codes. Codes are stable: never renamed, never reused.
+ * `docs/protocol.md` documents each one (a test checks that).
+ *
+ * @example
+ *   throw new GregorError('INVALID_MESSAGE', 'body.create.a1.category: expected a non-empty string');
+ */
+export const ERROR_CODES = {
+  BAD_JSON: { code: 'GREGOR_ERR_BAD_JSON', status: 400, summary: 'The input is not valid JSON.' },
+  INVALID_MESSAGE: {
+    code: 'GREGOR_ERR_INVALID_MESSAGE',
+    status: 400,
+    summary: 'A message does not follow the wire format; the text names the offending field.',
+  },
+  INVALID_TIME: {
+    code: 'GREGOR_ERR_INVALID_TIME',
+    status: 400,
+    summary: 'A time is neither Unix seconds, an ISO 8601 string with a zone, nor an offset like "+1h".',
+  },
+  INVALID_ARGUMENT: {
+    code: 'GREGOR_ERR_INVALID_ARGUMENT',
+    status: 400,
+    summary: 'A query argument (user ID, device ID, time, cursor) is malformed.',
+  },
+  TOO_LARGE: {
+    code: 'GREGOR_ERR_TOO_LARGE',
+    status: 413,
+    summary: 'A message, item body or list is larger than the configured limit.',
+  },
+  MESSAGE_TOO_OLD: {
+    code: 'GREGOR_ERR_MESSAGE_TOO_OLD',
+    status: 409,
+    summary:
+      'The message is older than the compaction horizon; accepting it could resurrect compacted state.',
+  },
+  HISTORY_COMPACTED: {
+    code: 'GREGOR_ERR_HISTORY_COMPACTED',
+    status: 410,
+    summary: 'The time asked for lies before the compaction horizon; that history is gone.',
+  },
+  STORAGE_UNAVAILABLE: {
+    code: 'GREGOR_ERR_STORAGE_UNAVAILABLE',
+    status: 503,
+    summary: 'The database cannot be reached; nothing was written.',
+  },
+  STORAGE_FULL: {
+    code: 'GREGOR_ERR_STORAGE_FULL',
+    status: 507,
+    summary: 'The database is out of space; nothing was written.',
+  },
+  STORAGE_CONSTRAINT: {
+    code: 'GREGOR_ERR_STORAGE_CONSTRAINT',
+    status: 500,
+    summary: 'The database refused a write for a constraint; nothing was written.',
+  },
+  STORAGE_FAILED: {
+    code: 'GREGOR_ERR_STORAGE_FAILED',
+    status: 500,
+    summary: 'The database failed for another reason; nothing was written.',
+  },
+  SCHEMA_TOO_NEW: {
+    code: 'GREGOR_ERR_SCHEMA_TOO_NEW',
+    status: 500,
+    summary: 'The database was migrated by a newer Gregor than this one; upgrade before starting.',
+  },
+  CLOSED: {
+    code: 'GREGOR_ERR_CLOSED',
+    status: 503,
+    summary: 'The engine or connection was closed; the call was not carried out.',
+  },
+} as const;
+
+export type ErrorKind = keyof typeof ERROR_CODES;
+export type ErrorCode = (typeof ERROR_CODES)[ErrorKind]['code'];
+
+/** An error with a stable code, an HTTP status, and a message a person understands. */
+export class GregorError extends Error {
+  readonly kind: ErrorKind;
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GregorError';
+    this.kind = kind;
+    this.code = ERROR_CODES[kind].code;
+    this.status = ERROR_CODES[kind].status;
+  }
+
+  /** The JSON shape sent to clients: never a stack trace. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isGregorError(e: unknown, kind?: ErrorKind): e is GregorError {
+  return e instanceof GregorError && (kind === undefined || e.kind === kind);
+}
