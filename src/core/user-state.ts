@@ -81,14 +81,20 @@ export class UserState {
 
   addDismissedId(id: string, scope: string, ctime: number): void {
     let scopes = this.#dismissedIds.get(id);
-    if (!scopes) this.#dismissedIds.set(id, (scopes = new Map()));
+    if (!scopes) {
+      scopes = new Map();
+      this.#dismissedIds.set(id, scopes);
+    }
     const old = scopes.get(scope);
     if (old === undefined || ctime < old) scopes.set(scope, ctime);
   }
 
   addInterval(i: StoredInterval): void {
     let list = this.#intervals.get(i.category);
-    if (!list) this.#intervals.set(i.category, (list = []));
+    if (!list) {
+      list = [];
+      this.#intervals.set(i.category, list);
+    }
     const same = list.find((x) => x.scope === i.scope && x.begin === i.begin && x.end === i.end);
     if (!same) list.push(i);
     else if (i.ctime < same.ctime) list[list.indexOf(same)] = i;

@@ -39,7 +39,7 @@ export class GroupCommit<T, R> {
         const batch = this.#queue.splice(0, this.#maxBatch);
         try {
           const results = await this.#write(batch.map((b) => b.value));
-          batch.forEach((b, i) => b.resolve(results[i] as R));
+          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i] as R);
         } catch (e) {
           for (const b of batch) b.reject(e);
         }
