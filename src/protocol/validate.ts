@@ -221,8 +221,7 @@ function json(value: unknown, path: string, maxBytes: number): Json {
     } else if (typeof v === 'string') bytes += v.length + 2;
     else if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, `${at}[${i}]`);
-    }
-    else if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    } else if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
       for (const [k, x] of Object.entries(v)) {
         bytes += k.length + 3;
         walk(x, depth + 1, `${at}.${k.slice(0, 64)}`);

@@ -126,7 +126,13 @@ export class MemoryEngine implements Engine {
         if (out.length >= limit) return out;
         if (r.remindAt > now || r.until > now) continue;
         const item = user.replica.getItem(r.itemId);
-        if (!item || !user.replica.isVisible(item, null, null, r.remindAt)) {
+        // Reminders follow the stored item: a losing duplicate's reminders, or a dismissed or
+        // expired item's, are dropped without delivery.
+        if (
+          !item ||
+          !item.remindAt.includes(r.remindAt) ||
+          !user.replica.isVisible(item, null, null, r.remindAt)
+        ) {
           user.reminders.delete(key);
           continue;
         }
