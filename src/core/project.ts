@@ -1,8 +1,11 @@
 import type { InBandMessage, Item } from '../protocol/message.js';
 import { GLOBAL } from './user-state.js';
 
-/** Tells which items may no longer be delivered: dismissed in some scopes, or expired. */
-export type HiddenScopes = (item: Item) => readonly string[];
+/**
+ * Tells where a created item may no longer be delivered (GLOBAL: anywhere): its tombstones'
+ * scopes, or everywhere once expired or when this message's version of it lost to another.
+ */
+export type HiddenScopes = (item: Item, msgId: string) => readonly string[];
 
 const NOTHING_HIDDEN: HiddenScopes = () => [];
 
@@ -18,7 +21,7 @@ export function projectForDevice(
   hidden: HiddenScopes = NOTHING_HIDDEN,
 ): InBandMessage | null {
   if (m.kind === 'flush') return m;
-  const create = m.create.filter((item) => deliverable(item, device, hidden(item)));
+  const create = m.create.filter((item) => deliverable(item, device, hidden(item, m.md.msgId)));
   const dismiss =
     m.dismiss && (device === null || m.dismiss.forDevice === null || m.dismiss.forDevice === device)
       ? m.dismiss

@@ -66,7 +66,7 @@ export class UserState {
     const dead = new Map<string, string[]>();
     for (const item of m.create) {
       this.addItem({ ...item, msgId, ctime, digest: itemDigest(item) });
-      const scopes = this.dismissedScopes(item);
+      const scopes = this.#items.get(item.id)!.msgId === msgId ? this.dismissedScopes(item) : [GLOBAL];
       if (scopes.length > 0) dead.set(item.id, scopes);
     }
     return { deadOnArrival: dead };

@@ -18,8 +18,11 @@ export function stateView(
   return { uid, device: device ?? null, at, seq, items, hash: UserState.hash(items) };
 }
 
-/** Scopes where an item can no longer be shown now: its tombstones, or everywhere once expired. */
+/** Scopes where a created item can no longer be shown now (see HiddenScopes). */
 export function hiddenNow(replica: UserState, now: number): HiddenScopes {
-  return (item: Item) =>
-    item.expires !== null && item.expires <= now ? [GLOBAL] : replica.dismissedScopes(item);
+  return (item: Item, msgId: string) => {
+    const stored = replica.getItem(item.id);
+    if (!stored || stored.msgId !== msgId || (item.expires !== null && item.expires <= now)) return [GLOBAL];
+    return replica.dismissedScopes(item);
+  };
 }

@@ -107,6 +107,13 @@ export function itemToWire(item: Item): WireItem {
   };
 }
 
+/** A state as seed 002's JSON blob: `{ <itemID>: { times, for_device, category, body } }`. */
+export function stateBlob(items: Iterable<Item>): { [id: string]: WireItem } {
+  const blob: { [id: string]: WireItem } = {};
+  for (const item of items) blob[item.id] = itemToWire(item);
+  return blob;
+}
+
 /** The body of an in-band message in seed 002's shape (times absolute, in seconds). */
 export function inBandBodyToWire(m: InBandMessage): { [key: string]: Json } {
   if (m.kind === 'flush') return { flush: true };

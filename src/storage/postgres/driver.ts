@@ -1,0 +1,64 @@
+import pg from 'pg';
+
+/** A row as the driver returns it: column name -> value. */
+export type Row = Record<string, unknown>;
+
+/** The parts of a `pg` client this engine calls; the driver's own types stay out of the rest of the code. */
+export interface PgQueryable {
+  query(text: string, values?: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+}
+
+export interface PgClient extends PgQueryable {
+  release(error?: Error | boolean): void;
+}
+
+export interface PgPool extends PgQueryable {
+  connect(): Promise<PgClient>;
+  end(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Opens a pool whose int8 columns come back as numbers: every bigint here is a time in ms or a
+ * sequence number, both far below 2^53.
+ */
+export function createPool(connectionString: string, max: number): PgPool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client whose server went away emits 'error'; unhandled, that would kill the process.
+  // The next query on the pool reports the failure to its caller instead.
+  pool.on('error', () => {});
+  return pool as unknown as PgPool;
+}
+
+/** Runs `body` in one transaction on one pooled client; rolls back and rethrows on failure. */
+export async function inTransaction<T>(
+  pool: PgPool,
+  body: (client: PgClient) => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(begin);
+    const result = await body(client);
+    await client.query('COMMIT');
+    client.release();
+    return result;
+  } catch (e) {
+    // A client whose rollback fails is broken: release(true) destroys it rather than reuse it.
+    try {
+      await client.query('ROLLBACK');
+      client.release();
+    } catch {
+      client.release(true);
+    }
+    throw e;
+  }
+}

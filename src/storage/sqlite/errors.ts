@@ -1,0 +1,42 @@
+import { GregorError, isGregorError } from '../../protocol/errors.js';
+
+/**
+ * Turns a failure of SQLite (or of the file system under it) into a GregorError with a stable
+ * code, keeping the original as `cause`. GregorErrors pass through unchanged.
+ *
+ * @example
+ *   try { db.exec(sql); } catch (e) { throw toGregorError(e, 'writing messages'); }
+ */
+export function toGregorError(e: unknown, doing: string): GregorError {
+  if (isGregorError(e)) return e;
+  const code = errorCode(e);
+  const detail = e instanceof Error ? e.message : String(e);
+  const message = `SQLite storage failed while ${doing}: ${detail}${code ? ` (${code})` : ''}`;
+  return new GregorError(kindOf(code), message, { cause: e });
+}
+
+function kindOf(
+  code: string,
+): 'STORAGE_FULL' | 'STORAGE_UNAVAILABLE' | 'STORAGE_CONSTRAINT' | 'STORAGE_FAILED' {
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'STORAGE_FULL';
+  if (code.startsWith('SQLITE_CONSTRAINT')) return 'STORAGE_CONSTRAINT';
+  if (
+    code.startsWith('SQLITE_CANTOPEN') ||
+    code.startsWith('SQLITE_IOERR') ||
+    code.startsWith('SQLITE_BUSY') ||
+    code.startsWith('SQLITE_LOCKED') ||
+    code.startsWith('SQLITE_READONLY') ||
+    UNAVAILABLE_FS.has(code)
+  ) {
+    return 'STORAGE_UNAVAILABLE';
+  }
+  return 'STORAGE_FAILED';
+}
+
+/** File-system errors met while creating the database's directory. */
+const UNAVAILABLE_FS = new Set(['EACCES', 'EPERM', 'ENOTDIR', 'EROFS', 'EISDIR', 'ENOENT', 'EEXIST']);
+
+function errorCode(e: unknown): string {
+  if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string') return e.code;
+  return '';
+}
