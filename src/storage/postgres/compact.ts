@@ -1,4 +1,4 @@
-import type { CompactionPlan } from '../../core/state-machine.js';
+import type { CompactionPlan } from '../../core/user-state.js';
 import { inTransaction, type PgClient, type PgPool } from './driver.js';
 import { BEGIN_OF_TIME } from './migrations.js';
 import { headFromRow, type LoadedUser, loadReplicas } from './replicas.js';

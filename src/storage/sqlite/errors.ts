@@ -7,17 +7,18 @@ import { GregorError, isGregorError } from '../../protocol/errors.js';
  * @example
  *   try { db.exec(sql); } catch (e) { throw toGregorError(e, 'writing messages'); }
  */
-export function toGregorError(e: unknown, doing: string): GregorError {
+export function toGregorError(e: unknown, doing: string, otherwise: StorageKind = 'STORAGE_FAILED'): GregorError {
   if (isGregorError(e)) return e;
   const code = errorCode(e);
   const detail = e instanceof Error ? e.message : String(e);
   const message = `SQLite storage failed while ${doing}: ${detail}${code ? ` (${code})` : ''}`;
-  return new GregorError(kindOf(code), message, { cause: e });
+  return new GregorError(kindOf(code, otherwise), message, { cause: e });
 }
 
-function kindOf(
-  code: string,
-): 'STORAGE_FULL' | 'STORAGE_UNAVAILABLE' | 'STORAGE_CONSTRAINT' | 'STORAGE_FAILED' {
+type StorageKind = 'STORAGE_FULL' | 'STORAGE_UNAVAILABLE' | 'STORAGE_CONSTRAINT' | 'STORAGE_FAILED';
+
+/** `otherwise`: the kind for an unknown failure (a file that fails to open oddly is unavailable). */
+function kindOf(code: string, otherwise: StorageKind): StorageKind {
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'STORAGE_FULL';
   if (code.startsWith('SQLITE_CONSTRAINT')) return 'STORAGE_CONSTRAINT';
   if (
@@ -30,7 +31,7 @@ function kindOf(
   ) {
     return 'STORAGE_UNAVAILABLE';
   }
-  return 'STORAGE_FAILED';
+  return otherwise;
 }
 
 /** File-system errors met while creating the database's directory. */

@@ -85,7 +85,8 @@ export class Statements {
     );
     this.seqOfMsgId = db.prepare('SELECT seq FROM gregor_messages WHERE uid = ? AND msg_id = ?');
     this.insertMessage = db.prepare(
-      'INSERT INTO gregor_messages (uid, seq, msg_id, ctime, device, content) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO gregor_messages (uid, seq, msg_id, ctime, device, content) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (uid, msg_id) DO NOTHING`,
     );
     this.putItem = db.prepare(
       `INSERT OR REPLACE INTO gregor_items

@@ -1,0 +1,46 @@
+import type { Database } from 'better-sqlite3';
+import type { CompactionReport } from '../../core/state-machine.js';
+import type { ReplicaCache } from './replicas.js';
+import type { Statements } from './statements.js';
+
+type Counts = Omit<CompactionReport, 'cutoff'>;
+
+/**
+ * Compacts one user before `cutoff` in one IMMEDIATE transaction: the replica plans
+ * (`UserState.compactionPlan`), and the same plan is applied to the tables and to the replica.
+ * Returns null when the user does not exist.
+ *
+ * @example
+ *   compactUser(db, st, cache, 'alice', Date.now() - 30 * 86_400_000); // { messages, items, intervals }
+ */
+export function compactUser(
+  db: Database,
+  st: Statements,
+  cache: ReplicaCache,
+  uid: string,
+  cutoff: number,
+): Counts | null {
+  try {
+    return db
+      .transaction((): Counts | null => {
+        const user = cache.current(uid);
+        if (!user) return null;
+        const plan = user.replica.compactionPlan(cutoff);
+        for (const t of plan.addTombstones) st.dismissId.run(uid, t.id, t.scope, t.ctime);
+        for (const id of plan.removeItems) {
+          st.dropItem.run(uid, id);
+          st.dropItemReminders.run(uid, id);
+        }
+        for (const i of plan.removeIntervals) st.dropInterval.run(uid, i.category, i.scope, i.begin, i.end);
+        const messages = st.dropMessagesBefore.run(uid, cutoff).changes;
+        user.replica.applyCompaction(plan);
+        user.rev += 1;
+        st.saveUser.run(user.seq, user.rev, user.replica.compactedBefore, user.id);
+        return { messages, items: plan.removeItems.length, intervals: plan.removeIntervals.length };
+      })
+      .immediate();
+  } catch (e) {
+    cache.forget(uid);
+    throw e;
+  }
+}

@@ -1,0 +1,8 @@
+/** The SQLite storage engine: durable, group-committed, safe for several processes on one file. */
+export { MIGRATIONS, migrate, SCHEMA_VERSION } from './migrations.js';
+export {
+  openSqliteEngine,
+  SqliteEngine,
+  type SqliteEngineOptions,
+  type SqliteEngineStats,
+} from './sqlite-engine.js';
