@@ -52,6 +52,8 @@ export class UserState {
   readonly #dismissedIds = new Map<string, Map<string, number>>();
   /** category -> interval tombstones. */
   readonly #intervals = new Map<string, StoredInterval[]>();
+  /** The items sorted by (ctime, id), kept up to date on append; null when it must be rebuilt. */
+  #sorted: StoredItem[] | null = [];
   /** History before this time (ms) was compacted away; 0 when never compacted. */
   compactedBefore = 0;
 
@@ -77,6 +79,10 @@ export class UserState {
     const old = this.#items.get(item.id);
     if (old && (old.ctime < item.ctime || (old.ctime === item.ctime && old.msgId <= item.msgId))) return;
     this.#items.set(item.id, item);
+    // Most items arrive in ctime order: appending keeps the order without sorting.
+    const last = this.#sorted?.[this.#sorted.length - 1];
+    if (!old && this.#sorted && (!last || byCtimeThenId(last, item) < 0)) this.#sorted.push(item);
+    else this.#sorted = null;
   }
 
   addDismissedId(id: string, scope: string, ctime: number): void {
@@ -110,19 +116,18 @@ export class UserState {
    * consumed message": a message stamped in the future by a node with a fast clock still counts.
    */
   isVisible(item: StoredItem, device: string | null, t: number | null, now: number): boolean {
-    const at = t ?? now;
     if (t !== null && item.ctime > t) return false;
-    if (item.expires !== null && item.expires <= at) return false;
-    const scope = device === null ? (item.forDevice ?? GLOBAL) : device;
+    if (item.expires !== null && item.expires <= (t ?? now)) return false;
     if (device !== null && item.forDevice !== null && item.forDevice !== device) return false;
-    return !this.#dismissedAt(item, scope, t);
+    return !this.#dismissedAt(item, device === null ? (item.forDevice ?? GLOBAL) : device, t);
   }
 
   /** The visible items, sorted by (ctime, id). */
   visibleItems(device: string | null, t: number | null, now: number): StoredItem[] {
+    if (!this.#sorted) this.#sorted = [...this.#items.values()].sort(byCtimeThenId);
     const out: StoredItem[] = [];
-    for (const item of this.#items.values()) if (this.isVisible(item, device, t, now)) out.push(item);
-    return out.sort((a, b) => a.ctime - b.ctime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const item of this.#sorted) if (this.isVisible(item, device, t, now)) out.push(item);
+    return out;
   }
 
   /** The state hash of a list of visible items. */
@@ -177,6 +182,7 @@ export class UserState {
   applyCompaction(plan: CompactionPlan): void {
     for (const t of plan.addTombstones) this.addDismissedId(t.id, t.scope, t.ctime);
     for (const id of plan.removeItems) this.#items.delete(id);
+    if (plan.removeItems.length > 0) this.#sorted = null;
     for (const i of plan.removeIntervals) {
       const list = this.#intervals.get(i.category) ?? [];
       const left = list.filter((x) => x !== i);
@@ -211,13 +217,15 @@ export class UserState {
 
   #dismissedAt(item: StoredItem, scope: string, t: number | null): boolean {
     const byId = this.#dismissedIds.get(item.id);
-    if (byId) {
-      for (const s of scope === GLOBAL ? [GLOBAL] : [GLOBAL, scope]) {
-        const when = byId.get(s);
-        if (when !== undefined && (t === null || when <= t)) return true;
-      }
+    if (byId !== undefined) {
+      const global = byId.get(GLOBAL);
+      if (global !== undefined && (t === null || global <= t)) return true;
+      const own = scope === GLOBAL ? undefined : byId.get(scope);
+      if (own !== undefined && (t === null || own <= t)) return true;
     }
-    for (const i of this.#intervals.get(item.category) ?? []) {
+    const intervals = this.#intervals.get(item.category);
+    if (intervals === undefined) return false;
+    for (const i of intervals) {
       if (
         (i.scope === GLOBAL || i.scope === scope) &&
         (t === null || i.ctime <= t) &&
@@ -228,6 +236,10 @@ export class UserState {
     }
     return false;
   }
+}
+
+function byCtimeThenId(a: StoredItem, b: StoredItem): number {
+  return a.ctime - b.ctime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 function covers(i: Interval, created: number): boolean {

@@ -1,5 +1,5 @@
-import { sha256 } from '@noble/hashes/sha256';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
+import { bytesToHex } from '@noble/hashes/utils';
+import { sha256, sha256Bytes } from '#sha256';
 import { canonicalJson, type Json } from './json.js';
 import type { Item } from './message.js';
 
@@ -17,7 +17,7 @@ export function itemDigest(item: Item): Uint8Array {
     id: item.id,
     remind_at: [...item.remindAt],
   };
-  return sha256(utf8ToBytes(canonicalJson(canonical)));
+  return sha256(canonicalJson(canonical));
 }
 
 /**
@@ -29,8 +29,9 @@ export function stateHash(digests: Iterable<Uint8Array>): string {
   const lanes = new Array<number>(8).fill(0);
   let count = 0;
   for (const d of digests) {
-    const view = new DataView(d.buffer, d.byteOffset, 32);
-    for (let i = 0; i < 8; i++) lanes[i]! += view.getUint32(i * 4);
+    for (let i = 0, o = 0; i < 8; i++, o += 4) {
+      lanes[i]! += ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
+    }
     // Lanes hold at most 2^32 * 2^20 < 2^53: fold carries before a lane could lose precision.
     if (++count % 0x100000 === 0) foldCarries(lanes);
   }
@@ -39,7 +40,7 @@ export function stateHash(digests: Iterable<Uint8Array>): string {
   const view = new DataView(out.buffer);
   view.setUint32(0, count);
   for (let i = 0; i < 8; i++) view.setUint32(4 + i * 4, lanes[i]!);
-  return bytesToHex(sha256(out));
+  return bytesToHex(sha256Bytes(out));
 }
 
 function foldCarries(lanes: number[]): void {
@@ -54,5 +55,5 @@ function foldCarries(lanes: number[]): void {
 
 /** A short digest of text, hex; used to derive message IDs from content. */
 export function textDigest(text: string): string {
-  return bytesToHex(sha256(utf8ToBytes(text))).slice(0, 32);
+  return bytesToHex(sha256(text)).slice(0, 32);
 }

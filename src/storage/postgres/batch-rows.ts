@@ -50,106 +50,131 @@ export class BatchRows {
     return this.#messages.length === 0;
   }
 
-  /** Writes everything set-based: a handful of statements whatever the batch size. */
+  /**
+   * Writes everything in one statement (data-modifying CTEs over unnest'ed arrays): one round
+   * trip whatever the batch size.
+   */
   async write(q: PgQueryable): Promise<void> {
     if (this.empty) return;
-    await this.#writeMessages(q);
-    if (this.#items.size > 0) await this.#writeItems(q);
-    if (this.#ids.size > 0) await this.#writeIds(q);
-    if (this.#intervals.size > 0) await this.#writeIntervals(q);
-    if (this.#reminders.size > 0) await this.#writeReminders(q);
-    await q.query(
-      `UPDATE gregor_users u SET seq = v.seq FROM unnest($1::text[], $2::bigint[]) AS v(uid, seq)
+    const sql = new Statement();
+    this.#messagesSql(sql);
+    if (this.#items.size > 0) this.#itemsSql(sql);
+    if (this.#ids.size > 0) this.#idsSql(sql);
+    if (this.#intervals.size > 0) this.#intervalsSql(sql);
+    if (this.#reminders.size > 0) this.#remindersSql(sql);
+    const seqs = sql.params([...this.#seqs.keys()], [...this.#seqs.values()]);
+    sql.finish(
+      `UPDATE gregor_users u SET seq = v.seq FROM unnest(${seqs[0]}::text[], ${seqs[1]}::bigint[]) AS v(uid, seq)
         WHERE u.uid = v.uid`,
-      [[...this.#seqs.keys()], [...this.#seqs.values()]],
     );
+    await q.query(sql.text, sql.values);
   }
 
-  async #writeMessages(q: PgQueryable): Promise<void> {
+  #messagesSql(sql: Statement): void {
     const ms = this.#messages;
-    await q.query(
-      `INSERT INTO gregor_messages (uid, seq, msg_id, ctime, device, content)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[])`,
-      [
-        ms.map((x) => x.uid),
-        ms.map((x) => x.seq),
-        ms.map((x) => x.m.md.msgId),
-        ms.map((x) => x.m.md.ctime),
-        ms.map((x) => x.m.md.device),
-        ms.map((x) => encodeInBand(x.m)),
-      ],
+    const p = sql.params(
+      ms.map((x) => x.uid),
+      ms.map((x) => x.seq),
+      ms.map((x) => x.m.md.msgId),
+      ms.map((x) => x.m.md.ctime),
+      ms.map((x) => x.m.md.device),
+      ms.map((x) => encodeInBand(x.m)),
     );
+    sql.cte(`INSERT INTO gregor_messages (uid, seq, msg_id, ctime, device, content)
+       SELECT * FROM unnest(${p[0]}::text[], ${p[1]}::bigint[], ${p[2]}::text[], ${p[3]}::bigint[], ${p[4]}::text[], ${p[5]}::text[])`);
   }
 
-  async #writeItems(q: PgQueryable): Promise<void> {
+  #itemsSql(sql: Statement): void {
     const rows = [...this.#items.values()];
     const it = rows.map((r) => r.item);
+    const p = sql.params(
+      rows.map((r) => r.uid),
+      it.map((i) => i.id),
+      it.map((i) => i.msgId),
+      it.map((i) => i.ctime),
+      it.map((i) => i.category),
+      it.map((i) => i.created),
+      it.map((i) => i.expires),
+      it.map((i) => i.forDevice),
+      it.map((i) => JSON.stringify(i.remindAt)),
+      it.map((i) => JSON.stringify(i.body)),
+      it.map((i) => bytesToHex(i.digest)),
+    );
     // Earliest (ctime, msgId) wins, as in UserState.addItem; "C" compares like JavaScript does for IDs.
-    await q.query(
-      `INSERT INTO gregor_items AS t
+    sql.cte(`INSERT INTO gregor_items AS t
          (uid, item_id, msg_id, ctime, category, created, expires, for_device, remind_at, body, digest)
        SELECT uid, item_id, msg_id, ctime, category, created, expires, for_device, remind_at::jsonb, body,
               decode(digest, 'hex')
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[],
-                     $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])
+         FROM unnest(${p[0]}::text[], ${p[1]}::text[], ${p[2]}::text[], ${p[3]}::bigint[], ${p[4]}::text[],
+                     ${p[5]}::bigint[], ${p[6]}::bigint[], ${p[7]}::text[], ${p[8]}::text[], ${p[9]}::text[],
+                     ${p[10]}::text[])
            AS v(uid, item_id, msg_id, ctime, category, created, expires, for_device, remind_at, body, digest)
        ON CONFLICT (uid, item_id) DO UPDATE SET
          msg_id = excluded.msg_id, ctime = excluded.ctime, category = excluded.category,
          created = excluded.created, expires = excluded.expires, for_device = excluded.for_device,
          remind_at = excluded.remind_at, body = excluded.body, digest = excluded.digest
        WHERE excluded.ctime < t.ctime
-          OR (excluded.ctime = t.ctime AND excluded.msg_id COLLATE "C" < t.msg_id COLLATE "C")`,
-      [
-        rows.map((r) => r.uid),
-        it.map((i) => i.id),
-        it.map((i) => i.msgId),
-        it.map((i) => i.ctime),
-        it.map((i) => i.category),
-        it.map((i) => i.created),
-        it.map((i) => i.expires),
-        it.map((i) => i.forDevice),
-        it.map((i) => JSON.stringify(i.remindAt)),
-        it.map((i) => JSON.stringify(i.body)),
-        it.map((i) => bytesToHex(i.digest)),
-      ],
-    );
+          OR (excluded.ctime = t.ctime AND excluded.msg_id COLLATE "C" < t.msg_id COLLATE "C")`);
   }
 
-  async #writeIds(q: PgQueryable): Promise<void> {
+  #idsSql(sql: Statement): void {
     const rows = [...this.#ids.values()];
-    await q.query(
-      `INSERT INTO gregor_dismissed_ids AS t (uid, item_id, scope, ctime)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-       ON CONFLICT (uid, item_id, scope) DO UPDATE SET ctime = least(t.ctime, excluded.ctime)`,
-      [rows.map((r) => r.uid), rows.map((r) => r.id), rows.map((r) => r.scope), rows.map((r) => r.ctime)],
+    const p = sql.params(
+      rows.map((r) => r.uid),
+      rows.map((r) => r.id),
+      rows.map((r) => r.scope),
+      rows.map((r) => r.ctime),
     );
+    sql.cte(`INSERT INTO gregor_dismissed_ids AS t (uid, item_id, scope, ctime)
+       SELECT * FROM unnest(${p[0]}::text[], ${p[1]}::text[], ${p[2]}::text[], ${p[3]}::bigint[])
+       ON CONFLICT (uid, item_id, scope) DO UPDATE SET ctime = least(t.ctime, excluded.ctime)`);
   }
 
-  async #writeIntervals(q: PgQueryable): Promise<void> {
+  #intervalsSql(sql: Statement): void {
     const rows = [...this.#intervals.values()];
-    await q.query(
-      `INSERT INTO gregor_dismissed_intervals AS t (uid, category, scope, begin_at, end_at, ctime)
-       SELECT uid, category, scope, coalesce(begin_at, ${BEGIN_OF_TIME}), end_at, ctime
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-           AS v(uid, category, scope, begin_at, end_at, ctime)
-       ON CONFLICT (uid, category, scope, begin_at, end_at) DO UPDATE SET ctime = least(t.ctime, excluded.ctime)`,
-      [
-        rows.map((r) => r.uid),
-        rows.map((r) => r.category),
-        rows.map((r) => r.scope),
-        rows.map((r) => r.begin),
-        rows.map((r) => r.end),
-        rows.map((r) => r.ctime),
-      ],
+    const p = sql.params(
+      rows.map((r) => r.uid),
+      rows.map((r) => r.category),
+      rows.map((r) => r.scope),
+      rows.map((r) => r.begin),
+      rows.map((r) => r.end),
+      rows.map((r) => r.ctime),
     );
+    sql.cte(`INSERT INTO gregor_dismissed_intervals AS t (uid, category, scope, begin_at, end_at, ctime)
+       SELECT uid, category, scope, coalesce(begin_at, ${BEGIN_OF_TIME}), end_at, ctime
+         FROM unnest(${p[0]}::text[], ${p[1]}::text[], ${p[2]}::text[], ${p[3]}::bigint[], ${p[4]}::bigint[],
+                     ${p[5]}::bigint[]) AS v(uid, category, scope, begin_at, end_at, ctime)
+       ON CONFLICT (uid, category, scope, begin_at, end_at) DO UPDATE SET ctime = least(t.ctime, excluded.ctime)`);
   }
 
-  async #writeReminders(q: PgQueryable): Promise<void> {
+  #remindersSql(sql: Statement): void {
     const rows = [...this.#reminders.values()];
-    await q.query(
-      `INSERT INTO gregor_reminders (uid, item_id, remind_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`,
-      [rows.map((r) => r.uid), rows.map((r) => r.id), rows.map((r) => r.at)],
+    const p = sql.params(
+      rows.map((r) => r.uid),
+      rows.map((r) => r.id),
+      rows.map((r) => r.at),
     );
+    sql.cte(`INSERT INTO gregor_reminders (uid, item_id, remind_at)
+       SELECT * FROM unnest(${p[0]}::text[], ${p[1]}::text[], ${p[2]}::bigint[]) ON CONFLICT DO NOTHING`);
+  }
+}
+
+/** Builds one statement of several data-modifying CTEs and a final statement, numbering parameters. */
+class Statement {
+  readonly values: unknown[] = [];
+  readonly #ctes: string[] = [];
+  text = '';
+
+  /** Adds parameters; returns their placeholders ($n). */
+  params(...values: unknown[]): string[] {
+    return values.map((v) => `$${this.values.push(v)}`);
+  }
+
+  cte(sql: string): void {
+    this.#ctes.push(`w${this.#ctes.length} AS (${sql})`);
+  }
+
+  finish(last: string): void {
+    this.text = this.#ctes.length > 0 ? `WITH ${this.#ctes.join(',\n')}\n${last}` : last;
   }
 }

@@ -68,13 +68,12 @@ async function lockUsers(
   cache: ReplicaCache,
   uids: readonly string[],
 ): Promise<Map<string, LoadedUser>> {
-  await client.query(
-    'INSERT INTO gregor_users (uid) SELECT u FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING',
-    [uids],
-  );
+  // One round trip creates missing users and locks every row, in uid order: the no-op update
+  // takes the row lock and returns the row as the last committed writer left it.
   const { rows } = await client.query(
-    `SELECT uid, seq, version, compacted_before FROM gregor_users
-      WHERE uid = ANY($1) ORDER BY uid FOR UPDATE`,
+    `INSERT INTO gregor_users AS u (uid) SELECT x FROM unnest($1::text[]) AS x ORDER BY x
+     ON CONFLICT (uid) DO UPDATE SET seq = u.seq
+     RETURNING uid, seq, version, compacted_before`,
     [uids],
   );
   const users = new Map<string, LoadedUser>();

@@ -11,16 +11,16 @@ import type {
 } from '../../core/state-machine.js';
 import { UserState } from '../../core/user-state.js';
 import { hiddenNow, stateView } from '../../core/views.js';
-import { GroupCommit } from '../common/group-commit.js';
 import { GregorError } from '../../protocol/errors.js';
 import type { InBandMessage, Message } from '../../protocol/message.js';
 import { resolveTime, type TimeOrOffset } from '../../protocol/time.js';
+import { GroupCommit } from '../common/group-commit.js';
 import { compactUser } from './compact.js';
 import { consumeBatch, type Outcome } from './consume.js';
 import { createPool, inTransaction, type PgPool } from './driver.js';
 import { toStorageError } from './errors.js';
-import { migrate } from './migrations.js';
 import { messagesFrom } from './messages.js';
+import { migrate } from './migrations.js';
 import { claimDueReminders, completeReminders } from './reminders.js';
 import { headFromRow, type LoadedUser, loadReplicas, ReplicaCache } from './replicas.js';
 

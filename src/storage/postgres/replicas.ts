@@ -78,7 +78,6 @@ export async function loadReplicas(
 }
 
 export function itemFromRow(r: Row): StoredItem {
-  const digest = r.digest as Uint8Array;
   return {
     id: r.item_id as string,
     category: r.category as string,
@@ -89,8 +88,8 @@ export function itemFromRow(r: Row): StoredItem {
     body: JSON.parse(r.body as string) as Json,
     msgId: r.msg_id as string,
     ctime: r.ctime as number,
-    // A plain Uint8Array view: the driver's Buffer subclass would make equal items compare unequal.
-    digest: new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength),
+    // The driver's Buffer, like itemDigest's in Node: equal items from cache and from rows compare equal.
+    digest: r.digest as Uint8Array,
   };
 }
 

@@ -9,7 +9,9 @@ import { type CachedUser, putItem, type ReplicaCache } from './replicas.js';
 import type { Statements } from './statements.js';
 
 /** What became of one message of a batch: a result, or a refusal of that message alone. */
-export type Outcome = { readonly ok: true; readonly value: ConsumeResult } | { readonly ok: false; readonly error: GregorError };
+export type Outcome =
+  | { readonly ok: true; readonly value: ConsumeResult }
+  | { readonly ok: false; readonly error: GregorError };
 
 const NONE: ReadonlyMap<string, readonly string[]> = new Map();
 
@@ -76,7 +78,11 @@ function consumeOne(
 }
 
 /** Applies an update to the replica, then writes what the replica kept. */
-function applyUpdate(st: Statements, user: CachedUser, m: UpdateMessage): ReadonlyMap<string, readonly string[]> {
+function applyUpdate(
+  st: Statements,
+  user: CachedUser,
+  m: UpdateMessage,
+): ReadonlyMap<string, readonly string[]> {
   const { uid, msgId, ctime } = m.md;
   const { deadOnArrival } = user.replica.apply(m);
   if (m.dismiss) {

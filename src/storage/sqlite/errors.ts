@@ -7,7 +7,11 @@ import { GregorError, isGregorError } from '../../protocol/errors.js';
  * @example
  *   try { db.exec(sql); } catch (e) { throw toGregorError(e, 'writing messages'); }
  */
-export function toGregorError(e: unknown, doing: string, otherwise: StorageKind = 'STORAGE_FAILED'): GregorError {
+export function toGregorError(
+  e: unknown,
+  doing: string,
+  otherwise: StorageKind = 'STORAGE_FAILED',
+): GregorError {
   if (isGregorError(e)) return e;
   const code = errorCode(e);
   const detail = e instanceof Error ? e.message : String(e);

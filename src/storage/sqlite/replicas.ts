@@ -97,8 +97,8 @@ export function rowToItem(r: ItemRow): StoredItem {
     body: decodeBody(r.body),
     msgId: r.msg_id,
     ctime: r.ctime,
-    // A plain Uint8Array, not the driver's Buffer, so items compare equal across engines.
-    digest: new Uint8Array(r.digest),
+    // The driver's Buffer, as `itemDigest` returns on Node: items compare equal across engines.
+    digest: r.digest,
   };
 }
 

@@ -18,8 +18,8 @@ import type { InBandMessage, Message } from '../../protocol/message.js';
 import { resolveTime, type TimeOrOffset } from '../../protocol/time.js';
 import { compactUser } from './compaction.js';
 import { openConnection } from './connection.js';
-import { IngestQueue } from './ingest-queue.js';
 import { toGregorError } from './errors.js';
+import { IngestQueue } from './ingest-queue.js';
 import { claimDue, completeClaimed } from './reminders.js';
 import { ReplicaCache } from './replicas.js';
 import { type MessageRow, Statements } from './statements.js';
@@ -121,7 +121,12 @@ export class SqliteEngine implements Engine {
     });
   }
 
-  async messagesAfter(uid: string, device: string | null, seq: number, limit = Infinity): Promise<MessagesAfter> {
+  async messagesAfter(
+    uid: string,
+    device: string | null,
+    seq: number,
+    limit = Infinity,
+  ): Promise<MessagesAfter> {
     return this.#read('reading messages', () => {
       const user = this.#cache.current(uid);
       if (!user) return { messages: [], seq: 0, truncated: false };
@@ -141,7 +146,9 @@ export class SqliteEngine implements Engine {
   }
 
   async claimDueReminders(owner: string, now: number, limit: number, leaseMs: number): Promise<Reminder[]> {
-    return this.#write('claiming reminders', () => claimDue(this.#st, this.#cache, owner, now, limit, leaseMs));
+    return this.#write('claiming reminders', () =>
+      claimDue(this.#st, this.#cache, owner, now, limit, leaseMs),
+    );
   }
 
   async completeReminders(owner: string, reminders: readonly Reminder[]): Promise<void> {
