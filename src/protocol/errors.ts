@@ -63,6 +63,68 @@ export const ERROR_CODES = {
     status: 500,
     summary: 'The database was migrated by a newer Gregor than this one; upgrade before starting.',
   },
+  AUTH_REQUIRED: {
+    code: 'GREGOR_ERR_AUTH_REQUIRED',
+    status: 401,
+    summary: 'No token was presented, or authentication did not complete in time.',
+  },
+  AUTH_INVALID: {
+    code: 'GREGOR_ERR_AUTH_INVALID',
+    status: 401,
+    summary:
+      'The token is malformed, unsigned (alg "none"), signed with a key or algorithm not accepted, or lacks a user ID.',
+  },
+  AUTH_EXPIRED: {
+    code: 'GREGOR_ERR_AUTH_EXPIRED',
+    status: 401,
+    summary: 'The token has expired or is not valid yet (exp/nbf); get a new one.',
+  },
+  FORBIDDEN: {
+    code: 'GREGOR_ERR_FORBIDDEN',
+    status: 403,
+    summary: 'The token is valid but may not do this: a user token acts only for its own user.',
+  },
+  ORIGIN_FORBIDDEN: {
+    code: 'GREGOR_ERR_ORIGIN_FORBIDDEN',
+    status: 403,
+    summary: 'The WebSocket Origin is not in the allowed list (checked where cookies authenticate).',
+  },
+  NOT_FOUND: { code: 'GREGOR_ERR_NOT_FOUND', status: 404, summary: 'No such route.' },
+  RATE_LIMITED: {
+    code: 'GREGOR_ERR_RATE_LIMITED',
+    status: 429,
+    summary: 'Too many frames or requests in a short time; slow down.',
+  },
+  TOO_MANY_CONNECTIONS: {
+    code: 'GREGOR_ERR_TOO_MANY_CONNECTIONS',
+    status: 429,
+    summary: 'The user (or the server) has as many connections as the limit allows.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    code: 'GREGOR_ERR_UNSUPPORTED_MEDIA_TYPE',
+    status: 415,
+    summary: 'The request body must be application/json.',
+  },
+  INVALID_FRAME: {
+    code: 'GREGOR_ERR_INVALID_FRAME',
+    status: 400,
+    summary: 'A WebSocket frame is not a known frame type or misses a field; the message names it.',
+  },
+  INVALID_CONFIG: {
+    code: 'GREGOR_ERR_INVALID_CONFIG',
+    status: 500,
+    summary: 'A setting (flag or environment variable) is invalid; the message names the setting.',
+  },
+  NOT_READY: {
+    code: 'GREGOR_ERR_NOT_READY',
+    status: 503,
+    summary: 'The server is starting or shutting down; retry shortly.',
+  },
+  INTERNAL: {
+    code: 'GREGOR_ERR_INTERNAL',
+    status: 500,
+    summary: 'An unexpected server error; it is logged with details, and nothing half-done is stored.',
+  },
   CLOSED: {
     code: 'GREGOR_ERR_CLOSED',
     status: 503,

@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { GregorError, isGregorError } from '../protocol/errors.js';
+import { parseTimeOrOffset } from '../protocol/time.js';
+import { id } from '../protocol/validate.js';
+import { startServer } from '../server/app.js';
+import { helpText, loadConfig } from '../server/config.js';
+import { makeToken, signingSecrets } from './tokens.js';
+
+const USAGE = `gregor — the Gregor notification server and its tools
+
+  gregor serve [settings]                 run the server (gregor serve --help lists every setting)
+  gregor token <uid> [--device D] [--ttl 24h] [--service]
+                                          print a token signed with the configured or dev secret
+  gregor send <uid> <json | ->            inject a message (seed 002's JSON) for a user
+  gregor state <uid> [--device D] [--at T]
+                                          print a user's state (T: Unix seconds, ISO 8601, or -1h)
+  gregor watch <uid> [--device D]         connect as a device and print every frame
+
+Common: --url (GREGOR_URL, default http://127.0.0.1:7300), --data-dir (GREGOR_DATA_DIR, default ./data)`;
+
+const TTL = /^(\d+)(s|m|h|d)$/;
+const TTL_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'token':
+      return token(rest);
+    case 'send':
+      return send(rest);
+    case 'state':
+      return state(rest);
+    case 'watch':
+      return watch(rest);
+    case undefined:
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new GregorError('INVALID_ARGUMENT', `unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  if (args.includes('--help')) {
+    console.log(helpText());
+    return 0;
+  }
+  const config = loadConfig(args, process.env);
+  const server = await startServer(config);
+  const where =
+    config.storage === 'sqlite'
+      ? `sqlite at ${config.sqlitePath ?? `${config.dataDir}/gregor.sqlite`}`
+      : config.storage;
+  const ws = `${server.url.replace(/^http/, 'ws')}/v1/ws`;
+  console.log(`gregord listening on ${server.url} (storage: ${where})`);
+  if (server.devKeys)
+    console.log(`  dev secrets in ${config.dataDir}/secrets.json (set GREGOR_JWT_SECRET for production)`);
+  console.log(`  get a token:  npm run gregor -- token alice --device laptop`);
+  console.log(`  connect:      ${ws}  then send {"type":"auth","token":"<token>"} and {"type":"sync"}`);
+  console.log(
+    `  send:         npm run gregor -- send alice '{"system":"gregor","body":{"create":{"hello":{"category":"greeting","body":"Hi"}}}}'`,
+  );
+  console.log(`  watch:        npm run gregor -- watch alice`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      console.log('shutting down: closing devices with a retry code, draining');
+      void server.stop().then(resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
+}
+
+function options(args: string[], extra: Record<string, { type: 'string' | 'boolean' }> = {}) {
+  const { values, positionals } = arg(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        url: { type: 'string' },
+        'data-dir': { type: 'string' },
+        device: { type: 'string' },
+        ...extra,
+      },
+    }),
+  );
+  const uid = positionals[0];
+  if (!uid) throw new GregorError('INVALID_ARGUMENT', 'name the user: gregor <command> <uid>');
+  return {
+    values: values as Record<string, string | boolean | undefined>,
+    positionals,
+    uid: arg(() => id(uid, 'uid')),
+    url: String(values.url ?? process.env.GREGOR_URL ?? 'http://127.0.0.1:7300').replace(/\/$/, ''),
+    dataDir: String(values['data-dir'] ?? process.env.GREGOR_DATA_DIR ?? './data'),
+  };
+}
+
+function arg<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new GregorError('INVALID_ARGUMENT', (e as Error).message);
+  }
+}
+
+async function token(args: string[]): Promise<number> {
+  const o = options(args, { ttl: { type: 'string' }, service: { type: 'boolean' } });
+  const ttl = TTL.exec(String(o.values.ttl ?? '24h'));
+  if (!ttl) throw new GregorError('INVALID_ARGUMENT', '--ttl: expected a duration like 30m, 24h, 7d');
+  const secrets = await signingSecrets(process.env, o.dataDir);
+  const device = o.values.device === undefined ? undefined : arg(() => id(o.values.device, 'device'));
+  console.log(
+    await makeToken({
+      secret: o.values.service ? secrets.service : secrets.user,
+      uid: o.uid,
+      ...(device ? { device } : {}),
+      service: Boolean(o.values.service),
+      ttlSeconds: Number(ttl[1]) * TTL_SECONDS[ttl[2]!]!,
+    }),
+  );
+  return 0;
+}
+
+async function serviceHeaders(dataDir: string): Promise<Record<string, string>> {
+  const secrets = await signingSecrets(process.env, dataDir);
+  const t = await makeToken({ secret: secrets.service, service: true, ttlSeconds: 300 });
+  return { authorization: `Bearer ${t}`, 'content-type': 'application/json' };
+}
+
+async function send(args: string[]): Promise<number> {
+  const o = options(args);
+  const text = o.positionals[1] === '-' ? readFileSync(0, 'utf8') : o.positionals[1];
+  if (!text)
+    throw new GregorError(
+      'INVALID_ARGUMENT',
+      'give the message as JSON, or - to read it from standard input',
+    );
+  const response = await fetch(`${o.url}/v1/users/${o.uid}/messages`, {
+    method: 'POST',
+    headers: await serviceHeaders(o.dataDir),
+    body: text,
+  });
+  console.log(await response.text());
+  return response.ok ? 0 : 1;
+}
+
+async function state(args: string[]): Promise<number> {
+  const o = options(args, { at: { type: 'string' } });
+  const query = new URLSearchParams();
+  if (o.values.device) query.set('device', String(o.values.device));
+  if (o.values.at) {
+    arg(() => parseTimeOrOffset(String(o.values.at), 'at'));
+    query.set('at', String(o.values.at));
+  }
+  const response = await fetch(`${o.url}/v1/users/${o.uid}/state?${query}`, {
+    headers: await serviceHeaders(o.dataDir),
+  });
+  console.log(JSON.stringify(await response.json(), null, 2));
+  return response.ok ? 0 : 1;
+}
+
+async function watch(args: string[]): Promise<number> {
+  const o = options(args);
+  const device = String(o.values.device ?? `watch-${process.pid}`);
+  const url = `${o.url.replace(/^http/, 'ws')}/v1/ws?uid=${encodeURIComponent(o.uid)}&device=${encodeURIComponent(device)}`;
+  const ws = new WebSocket(url, { headers: await serviceHeaders(o.dataDir) });
+  ws.on('open', () => ws.send(JSON.stringify({ type: 'sync' })));
+  ws.on('message', (data) => console.log(data.toString()));
+  return new Promise<number>((resolve) => {
+    ws.on('close', (code, reason) => {
+      console.error(`closed: ${code} ${reason.toString()}`);
+      resolve(code === 1000 ? 0 : 1);
+    });
+    ws.on('error', (e) => {
+      console.error(`cannot connect to ${url}: ${e.message}`);
+      resolve(1);
+    });
+    process.once('SIGINT', () => ws.close(1000));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (isGregorError(e)) console.error(`${e.code}: ${e.message}`);
+    else console.error(`error: ${(e as Error).message}`);
+    process.exit(isGregorError(e, 'INVALID_ARGUMENT') || isGregorError(e, 'INVALID_CONFIG') ? 2 : 1);
+  },
+);

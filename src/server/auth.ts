@@ -1,0 +1,187 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
+import { GregorError } from '../protocol/errors.js';
+import { id } from '../protocol/validate.js';
+
+/** Who a verified token speaks for. */
+export interface Principal {
+  /** `service`: a backend that may act for any user; `user`: one user's device. */
+  readonly kind: 'user' | 'service';
+  readonly uid: string | null;
+  readonly device: string | null;
+  /** Expiry (ms), if the token has one: sessions end then. */
+  readonly expiresAt: number | null;
+}
+
+/** The scope claim that marks a service token. */
+export const SERVICE_SCOPE = 'gregor:service';
+
+const HMAC = ['HS256', 'HS384', 'HS512'];
+const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+export interface AuthOptions {
+  readonly userSecret?: string | null;
+  readonly userPublicKeyPem?: string | null;
+  /** A JWKS document (already read) or an https URL. */
+  readonly jwks?: { readonly keys: unknown[] } | URL | null;
+  readonly serviceSecret: string;
+  readonly issuer?: string | null;
+  readonly audience?: string | null;
+  readonly leewaySeconds: number;
+}
+
+type Key = Uint8Array | KeyObject | JWTVerifyGetKey;
+
+/**
+ * Verifies JWTs (jose). User tokens carry `user_id` (string or number, as in Notify) or `sub`, and
+ * optionally `device_id`; service tokens carry `scope: "gregor:service"` and are signed with the
+ * separate service secret. Algorithms are pinned per key type, so `alg: none` and algorithm
+ * confusion (an RS public key used as an HS secret) are refused.
+ *
+ * @example
+ *   const auth = new Authenticator({ userSecret, serviceSecret, leewaySeconds: 30 });
+ *   const who = await auth.verify(token); // { kind: 'user', uid: 'alice', device: null, ... }
+ */
+export class Authenticator {
+  readonly #userKey: Key;
+  readonly #userAlgorithms: string[];
+  readonly #serviceKey: Uint8Array;
+  readonly #options: AuthOptions;
+
+  constructor(options: AuthOptions) {
+    this.#options = options;
+    this.#serviceKey = new TextEncoder().encode(options.serviceSecret);
+    if (options.userPublicKeyPem) {
+      const key = createPublicKey(options.userPublicKeyPem);
+      this.#userKey = key;
+      this.#userAlgorithms = algorithmsFor(key);
+    } else if (options.jwks) {
+      this.#userKey =
+        options.jwks instanceof URL
+          ? createRemoteJWKSet(options.jwks)
+          : createLocalJWKSet(options.jwks as Parameters<typeof createLocalJWKSet>[0]);
+      this.#userAlgorithms = ASYMMETRIC;
+    } else if (options.userSecret) {
+      this.#userKey = new TextEncoder().encode(options.userSecret);
+      this.#userAlgorithms = HMAC;
+    } else {
+      throw new GregorError(
+        'INVALID_CONFIG',
+        'no key for user tokens: set jwt-secret, jwt-public-key or jwt-jwks',
+      );
+    }
+  }
+
+  /** Verifies a token (a leading "Bearer " is ignored). Throws GREGOR_ERR_AUTH_* on failure. */
+  async verify(raw: string): Promise<Principal> {
+    const token = raw.startsWith('Bearer ') ? raw.slice(7) : raw;
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch {
+      throw new GregorError('AUTH_INVALID', 'the token is not a JWT');
+    }
+    const service = hasScope(unverified, SERVICE_SCOPE);
+    const payload = await this.#verified(token, service);
+    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+    if (service) return { kind: 'service', uid: null, device: null, expiresAt };
+    return { kind: 'user', uid: userId(payload), device: deviceId(payload), expiresAt };
+  }
+
+  async #verified(token: string, service: boolean): Promise<JWTPayload> {
+    const o = this.#options;
+    try {
+      const { payload } = await jwtVerify(token, (service ? this.#serviceKey : this.#userKey) as Uint8Array, {
+        algorithms: service ? HMAC : this.#userAlgorithms,
+        clockTolerance: o.leewaySeconds,
+        ...(o.issuer ? { issuer: o.issuer } : {}),
+        ...(o.audience ? { audience: o.audience } : {}),
+      });
+      return payload;
+    } catch (e) {
+      if (e instanceof errors.JWTExpired) throw new GregorError('AUTH_EXPIRED', 'the token has expired');
+      if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'nbf') {
+        throw new GregorError('AUTH_EXPIRED', 'the token is not valid yet (nbf)');
+      }
+      if (e instanceof errors.JWTClaimValidationFailed) {
+        throw new GregorError('AUTH_INVALID', `the token's "${e.claim}" claim is not accepted`);
+      }
+      if (e instanceof errors.JOSEAlgNotAllowed) {
+        throw new GregorError(
+          'AUTH_INVALID',
+          'the token is signed with an algorithm this server does not accept',
+        );
+      }
+      throw new GregorError('AUTH_INVALID', 'the token signature does not verify');
+    }
+  }
+}
+
+function hasScope(p: JWTPayload, scope: string): boolean {
+  const s = p.scope;
+  return typeof s === 'string' ? s.split(' ').includes(scope) : Array.isArray(s) && s.includes(scope);
+}
+
+function userId(p: JWTPayload): string {
+  const raw = p.user_id ?? p.sub;
+  const uid = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw;
+  if (typeof uid !== 'string') throw new GregorError('AUTH_INVALID', 'the token has no user_id or sub claim');
+  try {
+    return id(uid, 'user_id');
+  } catch (e) {
+    throw new GregorError('AUTH_INVALID', `the token's user ID is malformed: ${(e as Error).message}`);
+  }
+}
+
+function deviceId(p: JWTPayload): string | null {
+  if (p.device_id === undefined || p.device_id === null) return null;
+  try {
+    return id(p.device_id, 'device_id');
+  } catch (e) {
+    throw new GregorError('AUTH_INVALID', `the token's device ID is malformed: ${(e as Error).message}`);
+  }
+}
+
+function algorithmsFor(key: KeyObject): string[] {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return ['RS256', 'RS384', 'RS512'];
+    case 'rsa-pss':
+      return ['PS256', 'PS384', 'PS512'];
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      return [curve === 'secp384r1' ? 'ES384' : curve === 'secp521r1' ? 'ES512' : 'ES256'];
+    }
+    case 'ed25519':
+      return ['EdDSA'];
+    default:
+      throw new GregorError(
+        'INVALID_CONFIG',
+        `jwt-public-key: unsupported key type ${key.asymmetricKeyType}`,
+      );
+  }
+}
+
+/** Reads a JWKS setting: an https URL stays a URL (fetched and cached by jose), a path is read now. */
+export async function loadJwks(setting: string): Promise<{ keys: unknown[] } | URL> {
+  if (/^https?:\/\//.test(setting)) return new URL(setting);
+  try {
+    const doc = JSON.parse(await readFile(setting, 'utf8')) as { keys?: unknown };
+    if (!Array.isArray(doc.keys)) throw new Error('no "keys" array');
+    return { keys: doc.keys };
+  } catch (e) {
+    throw new GregorError(
+      'INVALID_CONFIG',
+      `jwt-jwks: cannot read a JWKS from ${setting}: ${(e as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,169 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { GregorError, isGregorError } from '../protocol/errors.js';
+import { messageToWire, stateBlob } from '../protocol/message.js';
+import { parseTimeOrOffset } from '../protocol/time.js';
+import { id, parseMessage } from '../protocol/validate.js';
+import type { Principal } from './auth.js';
+import type { Gregord } from './gregord.js';
+import { OPENAPI } from './openapi.js';
+
+type UidParams = { Params: { uid: string } };
+
+/**
+ * The HTTP API for backends (and users, on their own state). Every route but health, readiness,
+ * metrics and the OpenAPI document requires a token: a service token acts for any user, a user
+ * token only for its own user.
+ */
+export function buildHttp(gregord: Gregord): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: gregord.config.maxMessageBytes,
+    disableRequestLogging: true,
+  });
+
+  app.setErrorHandler((error, request, reply) =>
+    sendError(gregord, reply, toGregorError(error, request, gregord)),
+  );
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      gregord,
+      reply,
+      new GregorError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const r = await gregord.readiness();
+    return reply
+      .code(r.ready ? 200 : 503)
+      .send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(gregord.metrics.registry.contentType).send(await gregord.metrics.registry.metrics()),
+  );
+  app.get('/openapi.json', async () => OPENAPI);
+
+  app.post<UidParams>('/v1/users/:uid/messages', async (request) => {
+    const uid = await authorize(gregord, request);
+    const message = parseMessage(request.body, { uid, now: Date.now() });
+    const result = await gregord.pipeline.consume(message, 'http');
+    return { msg_id: message.md.msgId, seq: result.seq, status: result.status };
+  });
+
+  app.post<UidParams>('/v1/users/:uid/flush', async (request) => {
+    const uid = await authorize(gregord, request);
+    const message = parseMessage({ system: 'gregor', body: { flush: true } }, { uid, now: Date.now() });
+    const result = await gregord.pipeline.consume(message, 'http');
+    return { msg_id: message.md.msgId, seq: result.seq, status: result.status };
+  });
+
+  app.get<UidParams & { Querystring: { device?: string; at?: string } }>(
+    '/v1/users/:uid/state',
+    async (request) => {
+      const uid = await authorize(gregord, request);
+      const device = optionalId(request.query.device, 'device');
+      const at = request.query.at === undefined ? null : parseTimeOrOffset(request.query.at, 'at');
+      const state = await gregord.engine.state(uid, device, at);
+      return {
+        uid,
+        device,
+        at: state.at === null ? null : state.at / 1000,
+        cursor: state.seq,
+        hash: state.hash,
+        items: stateBlob(state.items),
+      };
+    },
+  );
+
+  app.get<UidParams & { Querystring: { device?: string; after?: string; since?: string; limit?: string } }>(
+    '/v1/users/:uid/messages',
+    async (request) => {
+      const uid = await authorize(gregord, request);
+      const q = request.query;
+      const device = optionalId(q.device, 'device');
+      if (q.since !== undefined) {
+        const messages = await gregord.engine.inBandMessagesSince(
+          uid,
+          device,
+          parseTimeOrOffset(q.since, 'since'),
+        );
+        return { messages: messages.map(messageToWire) };
+      }
+      const after = whole(q.after ?? '0', 'after');
+      const limit = Math.min(whole(q.limit ?? '1000', 'limit'), 10_000);
+      const page = await gregord.engine.messagesAfter(uid, device, after, limit);
+      return {
+        cursor: page.seq,
+        truncated: page.truncated,
+        messages: page.messages.map(({ seq, message }) => ({ ...messageToWire(message), seq })),
+      };
+    },
+  );
+
+  app.get<UidParams>('/v1/users/:uid/devices', async (request) => {
+    const uid = await authorize(gregord, request);
+    return {
+      devices: gregord.hubs
+        .devices(uid)
+        .map((d) => ({ device: d.device, connected_at: d.connectedAt / 1000 })),
+    };
+  });
+
+  return app;
+}
+
+/** The caller's token must act for `:uid`: a service token for anyone, a user token for itself. */
+async function authorize(gregord: Gregord, request: FastifyRequest<UidParams>): Promise<string> {
+  const uid = optionalId(request.params.uid, 'uid')!;
+  const header = request.headers.authorization;
+  if (!header) throw new GregorError('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
+  const principal: Principal = await gregord.auth.verify(header);
+  if (principal.kind === 'user' && principal.uid !== uid) {
+    throw new GregorError('FORBIDDEN', 'a user token acts only for its own user');
+  }
+  return uid;
+}
+
+function optionalId(value: string | undefined, name: string): string | null {
+  if (value === undefined || value === '') return null;
+  try {
+    return id(value, name);
+  } catch (e) {
+    throw new GregorError('INVALID_ARGUMENT', (e as Error).message);
+  }
+}
+
+function whole(value: string, name: string): number {
+  if (!/^\d{1,15}$/.test(value))
+    throw new GregorError('INVALID_ARGUMENT', `${name}: expected a whole number`);
+  return Number(value);
+}
+
+function toGregorError(error: unknown, request: FastifyRequest, gregord: Gregord): GregorError {
+  if (isGregorError(error)) return error;
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GregorError(
+        'TOO_LARGE',
+        `body: over the limit of ${request.server.initialConfig.bodyLimit} bytes`,
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GregorError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GregorError('INVALID_MESSAGE', 'body: empty; send a JSON message');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GregorError('INVALID_MESSAGE', 'body: Content-Length does not match the body');
+  }
+  if (error instanceof SyntaxError || (error as { statusCode?: number }).statusCode === 400) {
+    return new GregorError('BAD_JSON', `body: ${(error as Error).message}`);
+  }
+  gregord.log.error({ err: error, url: request.url }, 'unhandled error');
+  return new GregorError('INTERNAL', 'the server failed to handle the request; it is logged');
+}
+
+function sendError(gregord: Gregord, reply: FastifyReply, error: GregorError): FastifyReply {
+  gregord.metrics.errors.inc({ code: error.code });
+  return reply.code(error.status).send(error.toJSON());
+}

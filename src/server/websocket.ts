@@ -1,0 +1,123 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { CLOSE } from '../protocol/close-codes.js';
+import type { Gregord } from './gregord.js';
+import { Session } from './session.js';
+
+export const WS_PATH = '/v1/ws';
+
+/**
+ * The WebSocket adapter: checks the upgrade (path, Origin where cookies authenticate, connection
+ * limit), then hands the socket to a Session through the small SocketLike interface. Also runs the
+ * heartbeat: one sweep for all sockets, a socket that missed its pong is closed.
+ */
+export class WebSocketGateway {
+  readonly #gregord: Gregord;
+  readonly #wss: WebSocketServer;
+  readonly #sessions = new Map<WebSocket, Session>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(gregord: Gregord) {
+    this.#gregord = gregord;
+    // maxPayload bounds one frame's memory; compression is off: it costs CPU per device on fan-out.
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: gregord.config.maxMessageBytes,
+      perMessageDeflate: false,
+    });
+    this.#heartbeat = setInterval(() => this.#sweep(), gregord.config.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /** Handles an HTTP upgrade request (wire to `server.on('upgrade')`). */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const config = this.#gregord.config;
+    const refuse = (status: number, code: string, message: string) => {
+      socket.end(
+        `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ code, message })}`,
+      );
+    };
+    if (url.pathname !== WS_PATH) return refuse(404, 'GREGOR_ERR_NOT_FOUND', `WebSockets live at ${WS_PATH}`);
+    if (this.#gregord.draining) return refuse(503, 'GREGOR_ERR_NOT_READY', 'the server is shutting down');
+    if (this.#sessions.size >= config.maxConnections) {
+      return refuse(503, 'GREGOR_ERR_TOO_MANY_CONNECTIONS', 'the server is at its connection limit');
+    }
+    const cookieToken = config.authCookie ? readCookie(request.headers.cookie, config.authCookie) : null;
+    const origin = request.headers.origin;
+    // A cookie is sent by the browser whatever page opens the socket: only allowed Origins may use it.
+    const mustCheckOrigin =
+      cookieToken !== null || (config.allowedOrigins.length > 0 && origin !== undefined);
+    if (mustCheckOrigin && (origin === undefined || !config.allowedOrigins.includes(origin))) {
+      return refuse(403, 'GREGOR_ERR_ORIGIN_FORBIDDEN', `Origin ${origin ?? '(none)'} is not allowed`);
+    }
+    const header = request.headers.authorization;
+    const token = header ?? cookieToken;
+    this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      const session = new Session(
+        this.#gregord,
+        {
+          send: (text) => ws.send(text),
+          close: (code, reason) => ws.close(code, reason),
+          get bufferedAmount() {
+            return ws.bufferedAmount;
+          },
+        },
+        { token, device: url.searchParams.get('device'), uid: url.searchParams.get('uid') },
+      );
+      this.#sessions.set(ws, session);
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) session.onFrame('\u0000');
+        else session.onFrame(data.toString());
+      });
+      ws.on('pong', () => {
+        session.awaitingPong = false;
+      });
+      ws.on('error', () => ws.terminate());
+      ws.on('close', () => {
+        this.#sessions.delete(ws);
+        session.onClose();
+      });
+    });
+  }
+
+  /** Closes every socket with `code` (shutdown). */
+  closeAll(code: number, reason: string): void {
+    clearInterval(this.#heartbeat);
+    for (const session of this.#sessions.values()) session.close(code, reason);
+  }
+
+  /** Kills sockets that have not closed within `ms` after closeAll. */
+  async terminateAfter(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const ws of this.#sessions.keys()) ws.terminate();
+    this.#wss.close();
+  }
+
+  #sweep(): void {
+    for (const [ws, session] of this.#sessions) {
+      if (session.awaitingPong) {
+        session.close(CLOSE.HEARTBEAT_TIMEOUT, 'no pong within the heartbeat interval');
+        ws.terminate();
+        continue;
+      }
+      session.awaitingPong = true;
+      ws.ping();
+    }
+  }
+}
+
+function readCookie(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return null;
+}
