@@ -50,12 +50,17 @@ export class DeviceConnection {
     if (!this.#held) return this.#write(text);
     // Held messages count against the same buffer limit as queued ones.
     this.#heldBytes += text.length;
-    if (this.#heldBytes > this.#maxBuffer) this.#cutOff();
+    if (this.#held.length > 0 && this.#heldBytes > this.#maxBuffer) this.#cutOff();
     else this.#held.push({ seq, text });
   }
 
   send(frame: ServerFrame): void {
-    if (!this.#closed) this.#write(JSON.stringify(frame));
+    this.sendText(JSON.stringify(frame));
+  }
+
+  /** Sends a frame serialised by the caller, outside the live-message hold (sync answers, replies). */
+  sendText(text: string): void {
+    if (!this.#closed) this.#write(text);
   }
 
   close(code: number, reason: string): void {
@@ -68,9 +73,11 @@ export class DeviceConnection {
   /**
    * A device that cannot keep up must not cost the server unbounded memory nor delay anyone
    * else: past the buffer limit it is cut off with a retry code, and resyncs when it returns.
+   * A frame always fits an empty buffer: the limit is on falling behind, not on one large answer.
    */
   #write(text: string): void {
-    if (this.#socket.bufferedAmount + text.length > this.#maxBuffer) return this.#cutOff();
+    const queued = this.#socket.bufferedAmount;
+    if (queued > 0 && queued + text.length > this.#maxBuffer) return this.#cutOff();
     this.#metrics.framesOut.inc();
     this.#socket.send(text);
   }

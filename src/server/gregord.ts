@@ -94,8 +94,8 @@ export class Gregord {
         this.config.syncMessageLimit,
       );
       this.metrics.syncs.inc({ answer: answer.type });
-      conn.send(answer);
-      conn.endSync('cursor' in answer ? answer.cursor : 0);
+      conn.sendText(answer.text);
+      conn.endSync(answer.cursor);
     });
   }
 

@@ -10,30 +10,49 @@ import { itemToWire, messageToWire } from '../protocol/message.js';
  * - `state`, the full state, when it has no cursor, missed too much, or a flush happened.
  * Run on the user's lane, so this node's writes cannot interleave.
  */
+/** A sync answer, serialised once: its type (for metrics), the cursor it leaves the device at, and its text. */
+export interface SyncAnswer {
+  readonly type: 'state' | 'messages' | 'synced';
+  readonly cursor: number;
+  readonly text: string;
+}
+
 export async function answerSync(
   store: Engine,
   uid: string,
   device: string,
   request: { cursor?: number; hash?: string },
   limit: number,
-): Promise<ServerFrame> {
-  if (request.cursor === undefined) return fullState(await store.state(uid, device));
+): Promise<SyncAnswer> {
+  if (request.cursor === undefined) return serialise(fullState(await store.state(uid, device)));
   const after = await store.messagesAfter(uid, device, request.cursor, limit);
   const flushed = after.messages.some((m) => m.message.kind === 'flush');
   const state = await store.state(uid, device);
   if (after.truncated || flushed || state.seq !== after.seq || request.cursor > after.seq) {
-    return fullState(state, flushed);
+    return serialise(fullState(state, flushed));
   }
-  if (request.hash === state.hash) return { type: 'synced', cursor: state.seq, hash: state.hash };
-  return {
+  if (request.hash === state.hash) return serialise({ type: 'synced', cursor: state.seq, hash: state.hash });
+  const messages = serialise({
     type: 'messages',
     cursor: state.seq,
     hash: state.hash,
     messages: after.messages.map(({ seq, message }) => ({ ...messageToWire(message), seq })),
-  };
+  });
+  // Missed messages can outweigh the state they produced (many creates later dismissed): a
+  // resync never costs more than the full state.
+  if (messages.text.length <= SMALL_ANSWER) return messages;
+  const full = serialise(fullState(state));
+  return full.text.length < messages.text.length ? full : messages;
 }
 
-export function fullState(state: State, flush = false): ServerFrame {
+function serialise(frame: Extract<ServerFrame, { type: 'state' | 'messages' | 'synced' }>): SyncAnswer {
+  return { type: frame.type, cursor: frame.cursor, text: JSON.stringify(frame) };
+}
+
+/** Below this many bytes, the messages answer is sent without comparing it with the full state. */
+const SMALL_ANSWER = 16 * 1024;
+
+export function fullState(state: State, flush = false): Extract<ServerFrame, { type: 'state' }> {
   const items: Record<string, StateFrameItem> = {};
   for (const item of state.items)
     items[item.id] = { ...itemToWire(item), msg_id: item.msgId, ctime: item.ctime / 1000 };
