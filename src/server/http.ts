@@ -21,6 +21,8 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
     disableRequestLogging: true,
   });
 
+  // Messages are JSON: any other body gets a clear 415, not a confusing validation error.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error, request, reply) =>
     sendError(gregord, reply, toGregorError(error, request, gregord)),
   );

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDevice } from '../support/device.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+let server: TestServer;
+let auth: Record<string, string>;
+beforeAll(async () => {
+  server = await startTestServer();
+  auth = { authorization: `Bearer ${await server.serviceToken()}` };
+});
+afterAll(async () => {
+  await server.cleanup();
+});
+
+async function get(path: string, headers = auth) {
+  const r = await fetch(`${server.url}${path}`, { headers });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+describe('the HTTP API', () => {
+  it("injects the seed's message and returns the seed's blob", async () => {
+    const r = await server.inject('api', {
+      system: 'gregor',
+      body: {
+        create: {
+          '5d44d2ad9aabab30': {
+            times: { created: 1457056447, expires: 1488592477, remind_at: [1457402098] },
+            for_device: null,
+            category: 'user.joined',
+            body: { keybase: 'kbob' },
+          },
+        },
+        dismiss: {},
+      },
+    });
+    expect(r).toMatchObject({ status: 200, body: { seq: 1, status: 'stored' } });
+    const past = await get('/v1/users/api/state?at=1457056448');
+    expect(past.body).toMatchObject({ uid: 'api', at: 1457056448, cursor: 1 });
+    expect(past.body.items).toEqual({
+      '5d44d2ad9aabab30': {
+        times: { created: 1457056447, expires: 1488592477, remind_at: [1457402098] },
+        for_device: null,
+        category: 'user.joined',
+        body: { keybase: 'kbob' },
+      },
+    });
+    expect((await get('/v1/users/api/state')).body.items).toEqual({});
+  });
+
+  it('reads messages after a cursor and since a time, for a device', async () => {
+    await server.inject('log', {
+      id: 'a',
+      system: 'gregor',
+      body: { create: { x: { category: 'c', for_device: 'phone' } } },
+    });
+    await server.inject('log', { id: 'b', system: 'gregor', body: { create: { y: { category: 'c' } } } });
+    const all = await get('/v1/users/log/messages?after=0');
+    expect(all.body).toMatchObject({ cursor: 2, truncated: false });
+    expect((all.body.messages as { id: string; seq: number }[]).map((m) => [m.id, m.seq])).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    const laptop = await get('/v1/users/log/messages?after=0&device=laptop');
+    expect((laptop.body.messages as { id: string }[]).map((m) => m.id)).toEqual(['b']);
+    const page = await get('/v1/users/log/messages?after=0&limit=1');
+    expect(page.body.truncated).toBe(true);
+    const since = await get('/v1/users/log/messages?since=-1h');
+    expect((since.body.messages as unknown[]).length).toBe(2);
+  });
+
+  it('lists the devices connected to the node', async () => {
+    const { device } = await connectDevice(server.ws, await server.userToken('listed'), 'tablet');
+    const r = await get('/v1/users/listed/devices');
+    expect((r.body.devices as { device: string }[]).map((d) => d.device)).toEqual(['tablet']);
+    await device.close();
+  });
+
+  it('answers malformed requests with coded errors', async () => {
+    expect(await get('/v1/users/a%20b/state')).toMatchObject({
+      status: 400,
+      body: { code: 'GREGOR_ERR_INVALID_ARGUMENT' },
+    });
+    expect(await get('/v1/users/x/state?at=soon')).toMatchObject({
+      status: 400,
+      body: { code: 'GREGOR_ERR_INVALID_TIME' },
+    });
+    expect(await get('/v1/users/x/messages?after=-1')).toMatchObject({
+      status: 400,
+      body: { code: 'GREGOR_ERR_INVALID_ARGUMENT' },
+    });
+    expect(await get('/nope')).toMatchObject({ status: 404, body: { code: 'GREGOR_ERR_NOT_FOUND' } });
+    const bad = await fetch(`${server.url}/v1/users/x/messages`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"system":',
+    });
+    expect([bad.status, ((await bad.json()) as { code: string }).code]).toEqual([400, 'GREGOR_ERR_BAD_JSON']);
+  });
+
+  it('serves health, readiness, metrics and OpenAPI without a token', async () => {
+    expect(await get('/healthz', {})).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await get('/readyz', {})).toMatchObject({ status: 200, body: { status: 'ready' } });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('gregor_messages_in_total');
+    expect(metrics).toContain('gregor_connections');
+    const openapi = await get('/openapi.json', {});
+    expect(Object.keys(openapi.body.paths as object)).toContain('/v1/users/{uid}/messages');
+  });
+});
