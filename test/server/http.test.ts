@@ -18,33 +18,23 @@ async function get(path: string, headers = auth) {
 }
 
 describe('the HTTP API', () => {
-  it("injects the seed's message and returns the seed's blob", async () => {
+  it("injects a message in the seed's format and returns the seed's blob", async () => {
+    const item = {
+      times: { created: 1457056447, expires: 4102444800, remind_at: [1457402098] },
+      for_device: null,
+      category: 'user.joined',
+      body: { keybase: 'kbob' },
+    };
     const r = await server.inject('api', {
       system: 'gregor',
-      body: {
-        create: {
-          '5d44d2ad9aabab30': {
-            times: { created: 1457056447, expires: 1488592477, remind_at: [1457402098] },
-            for_device: null,
-            category: 'user.joined',
-            body: { keybase: 'kbob' },
-          },
-        },
-        dismiss: {},
-      },
+      body: { create: { '5d44d2ad9aabab30': item }, dismiss: {} },
     });
     expect(r).toMatchObject({ status: 200, body: { seq: 1, status: 'stored' } });
-    const past = await get('/v1/users/api/state?at=1457056448');
-    expect(past.body).toMatchObject({ uid: 'api', at: 1457056448, cursor: 1 });
-    expect(past.body.items).toEqual({
-      '5d44d2ad9aabab30': {
-        times: { created: 1457056447, expires: 1488592477, remind_at: [1457402098] },
-        for_device: null,
-        category: 'user.joined',
-        body: { keybase: 'kbob' },
-      },
-    });
-    expect((await get('/v1/users/api/state')).body.items).toEqual({});
+    const now = await get('/v1/users/api/state');
+    expect(now.body).toMatchObject({ uid: 'api', at: null, cursor: 1 });
+    expect(now.body.items).toEqual({ '5d44d2ad9aabab30': item });
+    // Time travel is by ctime, the moment the server accepted the message: an hour ago it was not there.
+    expect((await get('/v1/users/api/state?at=-1h')).body.items).toEqual({});
   });
 
   it('reads messages after a cursor and since a time, for a device', async () => {
