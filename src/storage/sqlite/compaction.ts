@@ -26,13 +26,14 @@ export function compactUser(
         const user = cache.current(uid);
         if (!user) return null;
         const plan = user.replica.compactionPlan(cutoff);
-        for (const t of plan.addTombstones) st.dismissId.run(uid, t.id, t.scope, t.ctime);
+        for (const t of plan.addTombstones) st.dismissId.run(user.id, t.id, t.scope, t.ctime);
         for (const id of plan.removeItems) {
-          st.dropItem.run(uid, id);
-          st.dropItemReminders.run(uid, id);
+          st.dropItem.run(user.id, id);
+          st.dropItemReminders.run(user.id, id);
         }
-        for (const i of plan.removeIntervals) st.dropInterval.run(uid, i.category, i.scope, i.begin, i.end);
-        const messages = st.dropMessagesBefore.run(uid, cutoff).changes;
+        for (const i of plan.removeIntervals)
+          st.dropInterval.run(user.id, i.category, i.scope, i.begin, i.end);
+        const messages = st.dropMessagesBefore.run(user.id, cutoff).changes;
         user.replica.applyCompaction(plan);
         user.rev += 1;
         st.saveUser.run(user.seq, user.rev, user.replica.compactedBefore, user.id);

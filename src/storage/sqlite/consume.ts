@@ -2,16 +2,27 @@ import type { Database } from 'better-sqlite3';
 import { encodeInBand } from '../../core/codec.js';
 import { checkNotTooOld } from '../../core/rules.js';
 import type { ConsumeResult } from '../../core/state-machine.js';
-import { GLOBAL } from '../../core/user-state.js';
+import { GLOBAL, UserState } from '../../core/user-state.js';
 import { type GregorError, isGregorError } from '../../protocol/errors.js';
 import type { InBandMessage, UpdateMessage } from '../../protocol/message.js';
-import { type CachedUser, putItem, type ReplicaCache } from './replicas.js';
+import { type CachedUser, partialReplica, putItem, type ReplicaCache } from './replicas.js';
 import type { Statements } from './statements.js';
 
 /** What became of one message of a batch: a result, or a refusal of that message alone. */
 export type Outcome =
   | { readonly ok: true; readonly value: ConsumeResult }
   | { readonly ok: false; readonly error: GregorError };
+
+/** A user being written by a batch: its row, and its cached replica when there is a current one. */
+interface Writer {
+  readonly uid: string;
+  readonly id: number;
+  seq: number;
+  rev: number;
+  readonly compactedBefore: number;
+  readonly cached: CachedUser | undefined;
+  changed: boolean;
+}
 
 const NONE: ReadonlyMap<string, readonly string[]> = new Map();
 
@@ -29,75 +40,89 @@ export function writeBatch(
   cache: ReplicaCache,
   batch: readonly InBandMessage[],
 ): Outcome[] {
-  const touched = new Map<string, CachedUser>();
-  const changed = new Set<CachedUser>();
+  const writers = new Map<string, Writer>();
   try {
     return db
       .transaction(() => {
-        const outcomes = batch.map((m) => consumeOne(st, cache, touched, changed, m));
-        for (const u of changed) {
-          u.rev += 1;
-          st.saveUser.run(u.seq, u.rev, u.replica.compactedBefore, u.id);
+        const outcomes = batch.map((m) => consumeOne(st, writerFor(st, cache, writers, m.md.uid), m));
+        for (const w of writers.values()) {
+          if (!w.changed) continue;
+          w.rev += 1;
+          st.saveUser.run(w.seq, w.rev, w.compactedBefore, w.id);
+          if (w.cached) {
+            w.cached.seq = w.seq;
+            w.cached.rev = w.rev;
+          }
         }
         return outcomes;
       })
       .immediate();
   } catch (e) {
-    // The replicas were changed ahead of a commit that did not happen.
-    for (const m of batch) cache.forget(m.md.uid);
+    // Cached replicas were changed ahead of a commit that did not happen.
+    for (const uid of writers.keys()) cache.forget(uid);
     throw e;
   }
 }
 
-function consumeOne(
-  st: Statements,
-  cache: ReplicaCache,
-  touched: Map<string, CachedUser>,
-  changed: Set<CachedUser>,
-  m: InBandMessage,
-): Outcome {
-  const { uid, msgId, ctime, device } = m.md;
-  let user = touched.get(uid);
-  if (!user) {
-    user = cache.currentOrNew(uid);
-    touched.set(uid, user);
+function writerFor(st: Statements, cache: ReplicaCache, writers: Map<string, Writer>, uid: string): Writer {
+  let w = writers.get(uid);
+  if (w) return w;
+  let row = st.user.get(uid);
+  let cached = row && cache.cached(uid, row);
+  if (!row) {
+    row = st.insertUser.get(uid)!;
+    // A new user's whole replica is empty: cache it, it costs nothing to keep current.
+    cached = cache.adopt({ uid, id: row.id, seq: row.seq, rev: row.rev, replica: new UserState() });
   }
-  const refusal = refusalOf(m, user.replica.compactedBefore);
-  if (refusal) {
-    const dup = st.seqOfMsgId.get(uid, msgId);
-    return dup ? duplicate(dup.seq) : { ok: false, error: refusal };
-  }
-  const seq = user.seq + 1;
-  if (st.insertMessage.run(uid, seq, msgId, ctime, device, encodeInBand(m)).changes === 0) {
-    return duplicate(st.seqOfMsgId.get(uid, msgId)!.seq);
-  }
-  user.seq = seq;
-  changed.add(user);
-  if (m.kind === 'flush') return { ok: true, value: { status: 'stored', seq, deadOnArrival: NONE } };
-  return { ok: true, value: { status: 'stored', seq, deadOnArrival: applyUpdate(st, user, m) } };
+  w = {
+    uid,
+    id: row.id,
+    seq: row.seq,
+    rev: row.rev,
+    compactedBefore: row.compacted_before,
+    cached,
+    changed: false,
+  };
+  writers.set(uid, w);
+  return w;
 }
 
-/** Applies an update to the replica, then writes what the replica kept. */
-function applyUpdate(
-  st: Statements,
-  user: CachedUser,
-  m: UpdateMessage,
-): ReadonlyMap<string, readonly string[]> {
-  const { uid, msgId, ctime } = m.md;
-  const { deadOnArrival } = user.replica.apply(m);
+function consumeOne(st: Statements, w: Writer, m: InBandMessage): Outcome {
+  const { msgId, ctime, device } = m.md;
+  const refusal = refusalOf(m, w.compactedBefore);
+  if (refusal) {
+    const dup = st.seqOfMsgId.get(w.id, msgId);
+    return dup ? duplicate(dup.seq) : { ok: false, error: refusal };
+  }
+  const seq = w.seq + 1;
+  if (st.insertMessage.run(w.id, seq, msgId, ctime, device, encodeInBand(m)).changes === 0) {
+    return duplicate(st.seqOfMsgId.get(w.id, msgId)!.seq);
+  }
+  w.seq = seq;
+  w.changed = true;
+  if (m.kind === 'flush') return { ok: true, value: { status: 'stored', seq, deadOnArrival: NONE } };
+  return { ok: true, value: { status: 'stored', seq, deadOnArrival: applyUpdate(st, w, m) } };
+}
+
+/** Applies an update to the replica (the cached one, or the part of it the update touches), then writes what it kept. */
+function applyUpdate(st: Statements, w: Writer, m: UpdateMessage): ReadonlyMap<string, readonly string[]> {
+  const { msgId, ctime } = m.md;
+  const userId = w.id;
+  const replica = w.cached?.replica ?? partialReplica(st, userId, m.create);
+  const { deadOnArrival } = replica.apply(m);
   if (m.dismiss) {
     const scope = m.dismiss.forDevice ?? GLOBAL;
-    for (const id of m.dismiss.ids) st.dismissId.run(uid, id, scope, ctime);
-    for (const i of m.dismiss.intervals) st.addInterval.run(uid, i.category, scope, i.begin, i.end, ctime);
+    for (const id of m.dismiss.ids) st.dismissId.run(userId, id, scope, ctime);
+    for (const i of m.dismiss.intervals) st.addInterval.run(userId, i.category, scope, i.begin, i.end, ctime);
   }
   const written = new Set<string>();
   for (const item of m.create) {
     // Reminders are kept for every creation; claiming checks them against the stored item.
-    for (const at of item.remindAt) st.addReminder.run(uid, item.id, at);
+    for (const at of item.remindAt) st.addReminder.run(userId, item.id, at);
     if (written.has(item.id)) continue;
     written.add(item.id);
-    const kept = user.replica.getItem(item.id);
-    if (kept && kept.msgId === msgId) putItem(st, uid, kept);
+    const kept = replica.getItem(item.id);
+    if (kept && kept.msgId === msgId) putItem(st, userId, kept);
   }
   return deadOnArrival;
 }

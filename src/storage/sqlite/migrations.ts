@@ -20,19 +20,23 @@ export const MIGRATIONS: readonly Migration[] = [
         rev INTEGER NOT NULL,
         compacted_before INTEGER NOT NULL
       );
+      -- Rows refer to users by gregor_users.id: small integer keys keep the indexes small, and the
+      -- fewer index pages a batch dirties, the cheaper its commit. Rowid tables append their rows.
       CREATE TABLE gregor_messages (
-        uid TEXT NOT NULL,
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL,
         seq INTEGER NOT NULL,
         msg_id TEXT NOT NULL,
         ctime INTEGER NOT NULL,
         device TEXT,
-        content TEXT NOT NULL,
-        PRIMARY KEY (uid, seq),
-        UNIQUE (uid, msg_id)
-      ) WITHOUT ROWID;
-      CREATE INDEX gregor_messages_ctime ON gregor_messages (uid, ctime);
+        content TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX gregor_messages_seq ON gregor_messages (user_id, seq);
+      CREATE UNIQUE INDEX gregor_messages_msg_id ON gregor_messages (user_id, msg_id);
+      CREATE INDEX gregor_messages_ctime ON gregor_messages (user_id, ctime);
       CREATE TABLE gregor_items (
-        uid TEXT NOT NULL,
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL,
         item_id TEXT NOT NULL,
         msg_id TEXT NOT NULL,
         ctime INTEGER NOT NULL,
@@ -42,19 +46,19 @@ export const MIGRATIONS: readonly Migration[] = [
         for_device TEXT,
         remind_at TEXT NOT NULL,
         body TEXT NOT NULL,
-        digest BLOB NOT NULL,
-        PRIMARY KEY (uid, item_id)
-      ) WITHOUT ROWID;
+        digest BLOB NOT NULL
+      );
+      CREATE UNIQUE INDEX gregor_items_key ON gregor_items (user_id, item_id);
       CREATE INDEX gregor_items_expires ON gregor_items (expires);
       CREATE TABLE gregor_dismissed_ids (
-        uid TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
         item_id TEXT NOT NULL,
         scope TEXT NOT NULL,
         ctime INTEGER NOT NULL,
-        PRIMARY KEY (uid, item_id, scope)
+        PRIMARY KEY (user_id, item_id, scope)
       ) WITHOUT ROWID;
       CREATE TABLE gregor_dismissed_intervals (
-        uid TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
         category TEXT NOT NULL,
         scope TEXT NOT NULL,
         begin INTEGER,
@@ -63,14 +67,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       -- begin NULL is the beginning of time; NULLs are distinct in UNIQUE, so index a sentinel.
       CREATE UNIQUE INDEX gregor_dismissed_intervals_key
-        ON gregor_dismissed_intervals (uid, category, scope, ifnull(begin, -9007199254740991), end);
+        ON gregor_dismissed_intervals (user_id, category, scope, ifnull(begin, -9007199254740991), end);
       CREATE TABLE gregor_reminders (
-        uid TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
         item_id TEXT NOT NULL,
         remind_at INTEGER NOT NULL,
         lease_owner TEXT,
         lease_until INTEGER NOT NULL DEFAULT 0,
-        UNIQUE (uid, item_id, remind_at)
+        UNIQUE (user_id, item_id, remind_at)
       );
       CREATE INDEX gregor_reminders_due ON gregor_reminders (remind_at);
     `,

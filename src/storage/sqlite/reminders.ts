@@ -1,5 +1,6 @@
 import type { Reminder } from '../../core/state-machine.js';
-import type { CachedUser, ReplicaCache } from './replicas.js';
+import { type StoredItem, UserState } from '../../core/user-state.js';
+import { partialReplica, type ReplicaCache } from './replicas.js';
 import type { Statements } from './statements.js';
 
 /** Due reminders read per query while claiming. */
@@ -23,7 +24,6 @@ export function claimDue(
   leaseMs: number,
 ): Reminder[] {
   const out: Reminder[] = [];
-  const users = new Map<string, CachedUser | undefined>();
   let user = -1;
   let row = -1;
   while (out.length < limit) {
@@ -32,15 +32,8 @@ export function claimDue(
       if (out.length >= limit) return out;
       user = r.user_id;
       row = r.rowid;
-      if (!users.has(r.uid)) users.set(r.uid, cache.current(r.uid));
-      const replica = users.get(r.uid)?.replica;
-      const item = replica?.getItem(r.item_id);
-      if (
-        !replica ||
-        !item ||
-        !item.remindAt.includes(r.remind_at) ||
-        !replica.isVisible(item, null, null, r.remind_at)
-      ) {
+      const item = stillDue(replicaFor(st, cache, r.uid, r.item_id), r.item_id, r.remind_at);
+      if (!item) {
         st.dropReminder.run(r.rowid);
         continue;
       }
@@ -52,7 +45,33 @@ export function claimDue(
   return out;
 }
 
-/** Deletes the reminders `owner` still holds; others' claims and unknown reminders are left alone. */
+/** The user's cached replica if current, else the part of it that concerns one item. */
+function replicaFor(st: Statements, cache: ReplicaCache, uid: string, itemId: string): UserState | undefined {
+  const row = st.user.get(uid);
+  if (!row) return undefined;
+  const cached = cache.cached(uid, row)?.replica;
+  if (cached) return cached;
+  const item = st.item.get(row.id, itemId);
+  return item ? partialReplica(st, row.id, [{ id: itemId, category: item.category }]) : new UserState();
+}
+
+/**
+ * The stored item a reminder belongs to, or undefined when the reminder no longer follows it: the
+ * item is gone, the winning creation has no such reminder, or it is hidden or expired by then.
+ */
+function stillDue(replica: UserState | undefined, itemId: string, remindAt: number): StoredItem | undefined {
+  if (!replica) return undefined;
+  const item = replica.getItem(itemId);
+  if (!item?.remindAt.includes(remindAt)) return undefined;
+  return replica.isVisible(item, null, null, remindAt) ? item : undefined;
+}
+
+/**
+ * Deletes the reminders `owner` still holds; others' claims and unknown reminders are left alone.
+ *
+ * @example
+ *   db.transaction(() => completeClaimed(st, 'worker-1', delivered)).immediate();
+ */
 export function completeClaimed(st: Statements, owner: string, reminders: readonly Reminder[]): void {
   for (const r of reminders) st.completeReminder.run(r.uid, r.item.id, r.remindAt, owner);
 }

@@ -39,21 +39,26 @@ export class ReplicaCache {
       this.#users.delete(uid);
       return undefined;
     }
-    const hit = this.#users.get(uid);
-    if (hit && hit.id === row.id && hit.rev === row.rev) {
-      this.#users.delete(uid);
-      this.#users.set(uid, hit);
-      return hit;
-    }
-    return this.#remember(this.#load(uid, row));
+    return this.cached(uid, row) ?? this.adopt(this.#load(uid, row));
   }
 
-  /** Like `current`, creating the user's row first if needed (inside a write transaction). */
-  currentOrNew(uid: string): CachedUser {
-    const user = this.current(uid);
-    if (user) return user;
-    const row = this.#st.insertUser.get(uid)!;
-    return this.#remember({ uid, id: row.id, seq: row.seq, rev: row.rev, replica: new UserState() });
+  /** The cached replica if it matches `row` (the user's row as just read), without loading. */
+  cached(uid: string, row: UserRow): CachedUser | undefined {
+    const hit = this.#users.get(uid);
+    if (!hit) return undefined;
+    this.#users.delete(uid);
+    if (hit.id !== row.id || hit.rev !== row.rev) return undefined;
+    this.#users.set(uid, hit);
+    return hit;
+  }
+
+  /** Caches a replica known to be current (evicting the least recently used). */
+  adopt(user: CachedUser): CachedUser {
+    this.#users.delete(user.uid);
+    if (this.#capacity === 0) return user;
+    this.#users.set(user.uid, user);
+    if (this.#users.size > this.#capacity) this.#users.delete(this.#users.keys().next().value!);
+    return user;
   }
 
   /** Drops a replica that may no longer match the tables (its transaction failed). */
@@ -66,26 +71,51 @@ export class ReplicaCache {
     this.#users.clear();
   }
 
-  #remember(user: CachedUser): CachedUser {
-    this.#users.delete(user.uid);
-    if (this.#capacity === 0) return user;
-    this.#users.set(user.uid, user);
-    if (this.#users.size > this.#capacity) this.#users.delete(this.#users.keys().next().value!);
-    return user;
-  }
-
   #load(uid: string, row: UserRow): CachedUser {
     this.loads += 1;
     const replica = new UserState();
-    for (const r of this.#st.items.all(uid)) replica.addItem(rowToItem(r));
-    for (const d of this.#st.dismissedIds.all(uid)) replica.addDismissedId(d.item_id, d.scope, d.ctime);
-    for (const i of this.#st.intervals.all(uid)) replica.addInterval(i);
+    for (const r of this.#st.items.all(row.id)) replica.addItem(rowToItem(r));
+    for (const d of this.#st.dismissedIds.all(row.id)) replica.addDismissedId(d.item_id, d.scope, d.ctime);
+    for (const i of this.#st.intervals.all(row.id)) replica.addInterval(i);
     replica.compactedBefore = row.compacted_before;
     return { uid, id: row.id, seq: row.seq, rev: row.rev, replica };
   }
 }
 
-/** An item row as the replica keeps it; the stored digest spares rehashing. */
+/**
+ * The part of a user's replica that concerns some items: their stored rows, their ID tombstones,
+ * and the interval tombstones of their categories. An update that creates these items (or a
+ * reminder of one of them) gets the same answer from it as from the whole replica (winner, dead
+ * on arrival, visibility), without loading every row of a user whose replica is not cached.
+ *
+ * @example
+ *   partialReplica(st, user.id, update.create).apply(update).deadOnArrival;
+ */
+export function partialReplica(
+  st: Statements,
+  userId: number,
+  items: readonly { readonly id: string; readonly category: string }[],
+): UserState {
+  const replica = new UserState();
+  const categories = new Set<string>();
+  for (const item of items) {
+    const row = st.item.get(userId, item.id);
+    if (row) replica.addItem(rowToItem(row));
+    for (const d of st.dismissedIdsOf.all(userId, item.id)) replica.addDismissedId(item.id, d.scope, d.ctime);
+    categories.add(item.category);
+    if (row) categories.add(row.category);
+  }
+  for (const category of categories)
+    for (const i of st.intervalsOf.all(userId, category)) replica.addInterval(i);
+  return replica;
+}
+
+/**
+ * An item row as the replica keeps it; the stored digest spares rehashing.
+ *
+ * @example
+ *   replica.addItem(rowToItem(st.item.get(user.id, 'a1')!));
+ */
 export function rowToItem(r: ItemRow): StoredItem {
   return {
     id: r.item_id,
@@ -97,15 +127,20 @@ export function rowToItem(r: ItemRow): StoredItem {
     body: decodeBody(r.body),
     msgId: r.msg_id,
     ctime: r.ctime,
-    // The driver's Buffer, as `itemDigest` returns on Node: items compare equal across engines.
-    digest: r.digest,
+    // A plain Uint8Array, as `itemDigest` returns: items compare equal across engines.
+    digest: new Uint8Array(r.digest.buffer, r.digest.byteOffset, r.digest.byteLength),
   };
 }
 
-/** Writes an item row (replacing the row of a creation it won against). */
-export function putItem(st: Statements, uid: string, item: StoredItem): void {
+/**
+ * Writes an item row (replacing the row of a creation it won against).
+ *
+ * @example
+ *   putItem(st, user.id, replica.getItem('a1')!);
+ */
+export function putItem(st: Statements, userId: number, item: StoredItem): void {
   st.putItem.run(
-    uid,
+    userId,
     item.id,
     item.msgId,
     item.ctime,

@@ -31,9 +31,9 @@ export interface SqliteEngineOptions {
   readonly now?: () => number;
   /** `full` (default): acknowledged means durable. `normal`: faster, may lose the last commits on power loss. */
   readonly synchronous?: 'full' | 'normal';
-  /** Users whose replicas are kept in memory (LRU). Default 256. */
+  /** Users whose replicas are kept in memory (LRU). Default 1024. */
   readonly cacheUsers?: number;
-  /** Most messages written by one transaction. Default 512. */
+  /** Most messages written by one transaction. Default 1024. */
   readonly maxBatch?: number;
 }
 
@@ -66,6 +66,11 @@ export async function openSqliteEngine(options: SqliteEngineOptions): Promise<Sq
  * the semantics are `UserState`'s, as in the memory engine, from replicas loaded from the rows and
  * cached (validated against the user's row version on every use). Concurrent consumes share a
  * transaction (group commit), and each is acknowledged only once its transaction committed.
+ *
+ * @example
+ *   const engine = await openSqliteEngine({ path: 'data/gregor.db' });
+ *   const { seq } = await engine.consumeMessage(message); // durable once resolved
+ *   const { items, hash } = await engine.state('alice', 'phone');
  */
 export class SqliteEngine implements Engine {
   readonly #db: Database;
@@ -75,12 +80,16 @@ export class SqliteEngine implements Engine {
   readonly #ingest: IngestQueue;
   #closed = false;
 
+  /**
+   * Wraps a connection opened by `openConnection` (migrated, WAL); the engine owns it from now on
+   * and closes it. `openSqliteEngine` is the usual way in; this one lets tests reach the connection.
+   */
   constructor(db: Database, options: Omit<SqliteEngineOptions, 'path'> = {}) {
     this.#db = db;
     this.#st = new Statements(db);
-    this.#cache = new ReplicaCache(this.#st, options.cacheUsers ?? 256);
+    this.#cache = new ReplicaCache(this.#st, options.cacheUsers ?? 1024);
     this.#now = options.now ?? Date.now;
-    this.#ingest = new IngestQueue(db, this.#st, this.#cache, options.maxBatch ?? 512);
+    this.#ingest = new IngestQueue(db, this.#st, this.#cache, options.maxBatch ?? 1024);
   }
 
   /** Counters since open. */
@@ -113,7 +122,7 @@ export class SqliteEngine implements Engine {
       checkHistoryKept(since, user.replica.compactedBefore);
       const hidden = hiddenNow(user.replica, now);
       const out: InBandMessage[] = [];
-      for (const row of this.#st.messagesSince.iterate(uid, since)) {
+      for (const row of this.#st.messagesSince.iterate(user.id, since)) {
         const projected = projectForDevice(toMessage(uid, row), device, hidden);
         if (projected) out.push(projected);
       }
@@ -133,7 +142,7 @@ export class SqliteEngine implements Engine {
       const hidden = hiddenNow(user.replica, this.#now());
       // One row past the limit tells whether more follow.
       const fetch = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) + 1 : -1;
-      const rows = this.#st.messagesAfter.all(uid, seq, fetch);
+      const rows = this.#st.messagesAfter.all(user.id, seq, fetch);
       // A gap means compaction removed messages this cursor still needed: only a full state is right.
       const gap = rows.length > 0 ? rows[0]!.seq !== seq + 1 : seq < user.seq;
       const messages: SequencedMessage[] = [];

@@ -37,36 +37,49 @@ export interface ReminderRow {
   readonly remind_at: number;
 }
 
-/** Every statement the engine runs, prepared once per connection. */
+/**
+ * Every statement the engine runs, prepared once per connection. Per-user rows are keyed by
+ * `gregor_users.id`, never by the uid text.
+ *
+ * @example
+ *   const st = new Statements(db);
+ *   st.user.get('alice'); // { id, seq, rev, compacted_before } | undefined
+ */
 export class Statements {
   readonly user: Statement<[string], UserRow>;
   readonly insertUser: Statement<[string], UserRow>;
   readonly saveUser: Statement<[number, number, number, number]>;
   readonly allUids: Statement<[], { uid: string }>;
-  readonly items: Statement<[string], ItemRow>;
-  readonly dismissedIds: Statement<[string], { item_id: string; scope: string; ctime: number }>;
+  readonly items: Statement<[number], ItemRow>;
+  readonly dismissedIds: Statement<[number], { item_id: string; scope: string; ctime: number }>;
   readonly intervals: Statement<
-    [string],
+    [number],
     { category: string; scope: string; begin: number | null; end: number; ctime: number }
   >;
-  readonly seqOfMsgId: Statement<[string, string], { seq: number }>;
-  readonly insertMessage: Statement<[string, number, string, number, string | null, string]>;
-  readonly putItem: Statement<
-    [string, string, string, number, string, number, number | null, string | null, string, string, Uint8Array]
+  readonly item: Statement<[number, string], ItemRow>;
+  readonly dismissedIdsOf: Statement<[number, string], { scope: string; ctime: number }>;
+  readonly intervalsOf: Statement<
+    [number, string],
+    { category: string; scope: string; begin: number | null; end: number; ctime: number }
   >;
-  readonly dismissId: Statement<[string, string, string, number]>;
-  readonly addInterval: Statement<[string, string, string, number | null, number, number]>;
-  readonly addReminder: Statement<[string, string, number]>;
-  readonly messagesAfter: Statement<[string, number, number], MessageRow>;
-  readonly messagesSince: Statement<[string, number], MessageRow>;
+  readonly seqOfMsgId: Statement<[number, string], { seq: number }>;
+  readonly insertMessage: Statement<[number, number, string, number, string | null, string]>;
+  readonly putItem: Statement<
+    [number, string, string, number, string, number, number | null, string | null, string, string, Uint8Array]
+  >;
+  readonly dismissId: Statement<[number, string, string, number]>;
+  readonly addInterval: Statement<[number, string, string, number | null, number, number]>;
+  readonly addReminder: Statement<[number, string, number]>;
+  readonly messagesAfter: Statement<[number, number, number], MessageRow>;
+  readonly messagesSince: Statement<[number, number], MessageRow>;
   readonly dueReminders: Statement<[{ now: number; user: number; row: number; limit: number }], ReminderRow>;
   readonly leaseReminder: Statement<[string, number, number]>;
   readonly dropReminder: Statement<[number]>;
   readonly completeReminder: Statement<[string, string, number, string]>;
-  readonly dropItem: Statement<[string, string]>;
-  readonly dropItemReminders: Statement<[string, string]>;
-  readonly dropInterval: Statement<[string, string, string, number | null, number]>;
-  readonly dropMessagesBefore: Statement<[string, number]>;
+  readonly dropItem: Statement<[number, string]>;
+  readonly dropItemReminders: Statement<[number, string]>;
+  readonly dropInterval: Statement<[number, string, string, number | null, number]>;
+  readonly dropMessagesBefore: Statement<[number, number]>;
 
   constructor(db: Database) {
     this.user = db.prepare('SELECT id, seq, rev, compacted_before FROM gregor_users WHERE uid = ?');
@@ -77,44 +90,57 @@ export class Statements {
     this.allUids = db.prepare('SELECT uid FROM gregor_users ORDER BY id');
     this.items = db.prepare(
       `SELECT item_id, msg_id, ctime, category, created, expires, for_device, remind_at, body, digest
-       FROM gregor_items WHERE uid = ?`,
+       FROM gregor_items WHERE user_id = ?`,
     );
-    this.dismissedIds = db.prepare('SELECT item_id, scope, ctime FROM gregor_dismissed_ids WHERE uid = ?');
+    this.dismissedIds = db.prepare(
+      'SELECT item_id, scope, ctime FROM gregor_dismissed_ids WHERE user_id = ?',
+    );
     this.intervals = db.prepare(
-      'SELECT category, scope, begin, end, ctime FROM gregor_dismissed_intervals WHERE uid = ? ORDER BY rowid',
+      'SELECT category, scope, begin, end, ctime FROM gregor_dismissed_intervals WHERE user_id = ? ORDER BY rowid',
     );
-    this.seqOfMsgId = db.prepare('SELECT seq FROM gregor_messages WHERE uid = ? AND msg_id = ?');
+    this.item = db.prepare(
+      `SELECT item_id, msg_id, ctime, category, created, expires, for_device, remind_at, body, digest
+       FROM gregor_items WHERE user_id = ? AND item_id = ?`,
+    );
+    this.dismissedIdsOf = db.prepare(
+      'SELECT scope, ctime FROM gregor_dismissed_ids WHERE user_id = ? AND item_id = ?',
+    );
+    this.intervalsOf = db.prepare(
+      `SELECT category, scope, begin, end, ctime FROM gregor_dismissed_intervals
+       WHERE user_id = ? AND category = ? ORDER BY rowid`,
+    );
+    this.seqOfMsgId = db.prepare('SELECT seq FROM gregor_messages WHERE user_id = ? AND msg_id = ?');
     this.insertMessage = db.prepare(
-      `INSERT INTO gregor_messages (uid, seq, msg_id, ctime, device, content) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (uid, msg_id) DO NOTHING`,
+      `INSERT INTO gregor_messages (user_id, seq, msg_id, ctime, device, content) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, msg_id) DO NOTHING`,
     );
     this.putItem = db.prepare(
       `INSERT OR REPLACE INTO gregor_items
-       (uid, item_id, msg_id, ctime, category, created, expires, for_device, remind_at, body, digest)
+       (user_id, item_id, msg_id, ctime, category, created, expires, for_device, remind_at, body, digest)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.dismissId = db.prepare(
-      `INSERT INTO gregor_dismissed_ids (uid, item_id, scope, ctime) VALUES (?, ?, ?, ?)
-       ON CONFLICT (uid, item_id, scope) DO UPDATE SET ctime = min(ctime, excluded.ctime)`,
+      `INSERT INTO gregor_dismissed_ids (user_id, item_id, scope, ctime) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id, item_id, scope) DO UPDATE SET ctime = min(ctime, excluded.ctime)`,
     );
     this.addInterval = db.prepare(
-      `INSERT INTO gregor_dismissed_intervals (uid, category, scope, begin, end, ctime) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (uid, category, scope, ifnull(begin, -9007199254740991), end)
+      `INSERT INTO gregor_dismissed_intervals (user_id, category, scope, begin, end, ctime) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, category, scope, ifnull(begin, -9007199254740991), end)
        DO UPDATE SET ctime = min(ctime, excluded.ctime)`,
     );
     this.addReminder = db.prepare(
-      'INSERT OR IGNORE INTO gregor_reminders (uid, item_id, remind_at) VALUES (?, ?, ?)',
+      'INSERT OR IGNORE INTO gregor_reminders (user_id, item_id, remind_at) VALUES (?, ?, ?)',
     );
     this.messagesAfter = db.prepare(
-      'SELECT seq, msg_id, ctime, device, content FROM gregor_messages WHERE uid = ? AND seq > ? ORDER BY seq LIMIT ?',
+      'SELECT seq, msg_id, ctime, device, content FROM gregor_messages WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
     this.messagesSince = db.prepare(
-      'SELECT seq, msg_id, ctime, device, content FROM gregor_messages WHERE uid = ? AND ctime > ? ORDER BY seq',
+      'SELECT seq, msg_id, ctime, device, content FROM gregor_messages WHERE user_id = ? AND ctime > ? ORDER BY seq',
     );
     // Users in creation order, then reminders in insertion order: the order the memory engine scans.
     this.dueReminders = db.prepare(
-      `SELECT r.rowid AS rowid, u.id AS user_id, r.uid AS uid, r.item_id AS item_id, r.remind_at AS remind_at
-       FROM gregor_reminders r JOIN gregor_users u ON u.uid = r.uid
+      `SELECT r.rowid AS rowid, u.id AS user_id, u.uid AS uid, r.item_id AS item_id, r.remind_at AS remind_at
+       FROM gregor_reminders r JOIN gregor_users u ON u.id = r.user_id
        WHERE r.remind_at <= @now AND r.lease_until <= @now AND (u.id > @user OR (u.id = @user AND r.rowid > @row))
        ORDER BY u.id, r.rowid LIMIT @limit`,
     );
@@ -123,14 +149,15 @@ export class Statements {
     );
     this.dropReminder = db.prepare('DELETE FROM gregor_reminders WHERE rowid = ?');
     this.completeReminder = db.prepare(
-      'DELETE FROM gregor_reminders WHERE uid = ? AND item_id = ? AND remind_at = ? AND lease_owner = ?',
+      `DELETE FROM gregor_reminders
+       WHERE user_id = (SELECT id FROM gregor_users WHERE uid = ?) AND item_id = ? AND remind_at = ? AND lease_owner = ?`,
     );
-    this.dropItem = db.prepare('DELETE FROM gregor_items WHERE uid = ? AND item_id = ?');
-    this.dropItemReminders = db.prepare('DELETE FROM gregor_reminders WHERE uid = ? AND item_id = ?');
+    this.dropItem = db.prepare('DELETE FROM gregor_items WHERE user_id = ? AND item_id = ?');
+    this.dropItemReminders = db.prepare('DELETE FROM gregor_reminders WHERE user_id = ? AND item_id = ?');
     this.dropInterval = db.prepare(
       `DELETE FROM gregor_dismissed_intervals
-       WHERE uid = ? AND category = ? AND scope = ? AND begin IS ? AND end = ?`,
+       WHERE user_id = ? AND category = ? AND scope = ? AND begin IS ? AND end = ?`,
     );
-    this.dropMessagesBefore = db.prepare('DELETE FROM gregor_messages WHERE uid = ? AND ctime < ?');
+    this.dropMessagesBefore = db.prepare('DELETE FROM gregor_messages WHERE user_id = ? AND ctime < ?');
   }
 }
