@@ -65,13 +65,13 @@ export class UserState {
       for (const id of m.dismiss.ids) this.addDismissedId(id, scope, ctime);
       for (const i of m.dismiss.intervals) this.addInterval({ ...i, scope, ctime });
     }
-    const dead = new Map<string, string[]>();
+    let dead: Map<string, readonly string[]> | null = null;
     for (const item of m.create) {
-      this.addItem({ ...item, msgId, ctime, digest: itemDigest(item) });
-      const scopes = this.#items.get(item.id)!.msgId === msgId ? this.dismissedScopes(item) : [GLOBAL];
-      if (scopes.length > 0) dead.set(item.id, scopes);
+      this.addItem(stored(item, msgId, ctime));
+      const scopes = this.#items.get(item.id)!.msgId === msgId ? this.dismissedScopes(item) : ONLY_GLOBAL;
+      if (scopes.length > 0) (dead ??= new Map()).set(item.id, scopes);
     }
-    return { deadOnArrival: dead };
+    return { deadOnArrival: dead ?? NO_DEAD };
   }
 
   /** Adds an item (restoring from storage, or applying); keeps the earliest (ctime, msgId). */
@@ -140,10 +140,13 @@ export class UserState {
     return this.#items.values();
   }
 
-  /** Scopes in which an item is dismissed by some tombstone, regardless of time. */
-  dismissedScopes(item: Item): string[] {
-    const scopes = new Set(this.#dismissedIds.get(item.id)?.keys() ?? []);
-    for (const i of this.#intervals.get(item.category) ?? []) {
+  /** Scopes in which an item is dismissed by some tombstone, regardless of time (sorted). */
+  dismissedScopes(item: Item): readonly string[] {
+    const byId = this.#dismissedIds.get(item.id);
+    const intervals = this.#intervals.get(item.category);
+    if (byId === undefined && intervals === undefined) return NO_SCOPES;
+    const scopes = new Set(byId?.keys() ?? []);
+    for (const i of intervals ?? []) {
       if (covers(i, item.created)) scopes.add(i.scope);
     }
     return [...scopes].sort();
@@ -236,6 +239,26 @@ export class UserState {
     }
     return false;
   }
+}
+
+const NO_SCOPES: readonly string[] = [];
+const ONLY_GLOBAL: readonly string[] = [GLOBAL];
+const NO_DEAD: ReadonlyMap<string, readonly string[]> = new Map();
+
+/** The stored form of an item, built field by field (a spread is several times slower here). */
+function stored(item: Item, msgId: string, ctime: number): StoredItem {
+  return {
+    id: item.id,
+    category: item.category,
+    created: item.created,
+    expires: item.expires,
+    remindAt: item.remindAt,
+    forDevice: item.forDevice,
+    body: item.body,
+    msgId,
+    ctime,
+    digest: itemDigest(item),
+  };
 }
 
 function byCtimeThenId(a: StoredItem, b: StoredItem): number {
