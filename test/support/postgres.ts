@@ -12,6 +12,7 @@ export interface TempDatabase {
 
 /**
  * Creates an empty database for one test file; `drop()` removes it even with sessions still open.
+ * `fsync: false` turns off synchronous commit in it (never for tests of durability).
  *
  * @example
  *   const db = await createTempDatabase();
@@ -19,9 +20,15 @@ export interface TempDatabase {
  *   // …
  *   await engine.close(); await db.drop();
  */
-export async function createTempDatabase(prefix = 'gregor_t_'): Promise<TempDatabase> {
+export async function createTempDatabase(
+  prefix = 'gregor_t_',
+  options: { fsync?: boolean } = {},
+): Promise<TempDatabase> {
   const name = `${prefix}${randomBytes(6).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
+  // Suites of thousands of tiny sequential transactions (the property runs) test semantics, not
+  // durability: without waiting for the WAL flush each commit costs ~0.3 ms instead of ~3 ms.
+  if (options.fsync === false) await admin(`ALTER DATABASE ${name} SET synchronous_commit = off`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   return {

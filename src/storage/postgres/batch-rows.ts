@@ -67,7 +67,8 @@ export class BatchRows {
       `UPDATE gregor_users u SET seq = v.seq FROM unnest(${seqs[0]}::text[], ${seqs[1]}::bigint[]) AS v(uid, seq)
         WHERE u.uid = v.uid`,
     );
-    await q.query(sql.text, sql.values);
+    // One prepared statement per combination of parts: the text depends only on which are present.
+    await q.query({ name: `gregor_write_${sql.shape}`, text: sql.text, values: sql.values });
   }
 
   #messagesSql(sql: Statement): void {
@@ -80,8 +81,11 @@ export class BatchRows {
       ms.map((x) => x.m.md.device),
       ms.map((x) => encodeInBand(x.m)),
     );
-    sql.cte(`INSERT INTO gregor_messages (uid, seq, msg_id, ctime, device, content)
-       SELECT * FROM unnest(${p[0]}::text[], ${p[1]}::bigint[], ${p[2]}::text[], ${p[3]}::bigint[], ${p[4]}::text[], ${p[5]}::text[])`);
+    sql.cte(
+      `INSERT INTO gregor_messages (uid, seq, msg_id, ctime, device, content)
+       SELECT * FROM unnest(${p[0]}::text[], ${p[1]}::bigint[], ${p[2]}::text[], ${p[3]}::bigint[], ${p[4]}::text[], ${p[5]}::text[])`,
+      'm',
+    );
   }
 
   #itemsSql(sql: Statement): void {
@@ -101,7 +105,8 @@ export class BatchRows {
       it.map((i) => bytesToHex(i.digest)),
     );
     // Earliest (ctime, msgId) wins, as in UserState.addItem; "C" compares like JavaScript does for IDs.
-    sql.cte(`INSERT INTO gregor_items AS t
+    sql.cte(
+      `INSERT INTO gregor_items AS t
          (uid, item_id, msg_id, ctime, category, created, expires, for_device, remind_at, body, digest)
        SELECT uid, item_id, msg_id, ctime, category, created, expires, for_device, remind_at::jsonb, body,
               decode(digest, 'hex')
@@ -114,7 +119,9 @@ export class BatchRows {
          created = excluded.created, expires = excluded.expires, for_device = excluded.for_device,
          remind_at = excluded.remind_at, body = excluded.body, digest = excluded.digest
        WHERE excluded.ctime < t.ctime
-          OR (excluded.ctime = t.ctime AND excluded.msg_id COLLATE "C" < t.msg_id COLLATE "C")`);
+          OR (excluded.ctime = t.ctime AND excluded.msg_id COLLATE "C" < t.msg_id COLLATE "C")`,
+      'i',
+    );
   }
 
   #idsSql(sql: Statement): void {
@@ -125,9 +132,12 @@ export class BatchRows {
       rows.map((r) => r.scope),
       rows.map((r) => r.ctime),
     );
-    sql.cte(`INSERT INTO gregor_dismissed_ids AS t (uid, item_id, scope, ctime)
+    sql.cte(
+      `INSERT INTO gregor_dismissed_ids AS t (uid, item_id, scope, ctime)
        SELECT * FROM unnest(${p[0]}::text[], ${p[1]}::text[], ${p[2]}::text[], ${p[3]}::bigint[])
-       ON CONFLICT (uid, item_id, scope) DO UPDATE SET ctime = least(t.ctime, excluded.ctime)`);
+       ON CONFLICT (uid, item_id, scope) DO UPDATE SET ctime = least(t.ctime, excluded.ctime)`,
+      'd',
+    );
   }
 
   #intervalsSql(sql: Statement): void {
@@ -140,11 +150,14 @@ export class BatchRows {
       rows.map((r) => r.end),
       rows.map((r) => r.ctime),
     );
-    sql.cte(`INSERT INTO gregor_dismissed_intervals AS t (uid, category, scope, begin_at, end_at, ctime)
+    sql.cte(
+      `INSERT INTO gregor_dismissed_intervals AS t (uid, category, scope, begin_at, end_at, ctime)
        SELECT uid, category, scope, coalesce(begin_at, ${BEGIN_OF_TIME}), end_at, ctime
          FROM unnest(${p[0]}::text[], ${p[1]}::text[], ${p[2]}::text[], ${p[3]}::bigint[], ${p[4]}::bigint[],
                      ${p[5]}::bigint[]) AS v(uid, category, scope, begin_at, end_at, ctime)
-       ON CONFLICT (uid, category, scope, begin_at, end_at) DO UPDATE SET ctime = least(t.ctime, excluded.ctime)`);
+       ON CONFLICT (uid, category, scope, begin_at, end_at) DO UPDATE SET ctime = least(t.ctime, excluded.ctime)`,
+      'v',
+    );
   }
 
   #remindersSql(sql: Statement): void {
@@ -154,8 +167,11 @@ export class BatchRows {
       rows.map((r) => r.id),
       rows.map((r) => r.at),
     );
-    sql.cte(`INSERT INTO gregor_reminders (uid, item_id, remind_at)
-       SELECT * FROM unnest(${p[0]}::text[], ${p[1]}::text[], ${p[2]}::bigint[]) ON CONFLICT DO NOTHING`);
+    sql.cte(
+      `INSERT INTO gregor_reminders (uid, item_id, remind_at)
+       SELECT * FROM unnest(${p[0]}::text[], ${p[1]}::text[], ${p[2]}::bigint[]) ON CONFLICT DO NOTHING`,
+      'r',
+    );
   }
 }
 
@@ -170,8 +186,12 @@ class Statement {
     return values.map((v) => `$${this.values.push(v)}`);
   }
 
-  cte(sql: string): void {
+  /** Which CTEs were added, as a short key. */
+  shape = '';
+
+  cte(sql: string, part: string): void {
     this.#ctes.push(`w${this.#ctes.length} AS (${sql})`);
+    this.shape += part;
   }
 
   finish(last: string): void {

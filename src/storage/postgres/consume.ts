@@ -2,7 +2,7 @@ import { checkNotTooOld } from '../../core/rules.js';
 import type { ConsumeResult } from '../../core/state-machine.js';
 import type { InBandMessage } from '../../protocol/message.js';
 import { BatchRows } from './batch-rows.js';
-import { inTransaction, type PgClient, type PgPool } from './driver.js';
+import { inTransaction, type PgClient, type PgPool, type Row } from './driver.js';
 import { toStorageError } from './errors.js';
 import { headFromRow, type LoadedUser, loadReplicas, type ReplicaCache, type UserHead } from './replicas.js';
 
@@ -25,14 +25,36 @@ export async function consumeBatch(
   cache: ReplicaCache,
   batch: readonly InBandMessage[],
 ): Promise<Outcome[]> {
+  try {
+    return await attempt(pool, cache, batch, false);
+  } catch (e) {
+    // The fast path looks for duplicates in the snapshot taken before it waited for the locks; a
+    // message another process committed meanwhile hits the unique key. Look again, after the locks.
+    if ((e as { code?: unknown }).code !== '23505') throw toStorageError(e, 'consume');
+    try {
+      return await attempt(pool, cache, batch, true);
+    } catch (again) {
+      throw toStorageError(again, 'consume');
+    }
+  }
+}
+
+async function attempt(
+  pool: PgPool,
+  cache: ReplicaCache,
+  batch: readonly InBandMessage[],
+  carefully: boolean,
+): Promise<Outcome[]> {
   const uids = [...new Set(batch.map((m) => m.md.uid))];
+  const msgIds = [...new Set(batch.map((m) => m.md.msgId))];
   let users: Map<string, LoadedUser> | undefined;
   try {
     const outcomes = await inTransaction(pool, async (client) => {
-      users = await lockUsers(client, cache, uids);
+      const locked = await lockUsers(client, uids, carefully ? null : msgIds);
+      const seen = carefully ? await seenMessages(client, uids, msgIds) : locked.seen;
+      users = await replicas(client, cache, locked.heads);
       // Readers must not see a replica ahead of its committed seq: take them out while we write.
       for (const uid of uids) cache.delete(uid);
-      const seen = await seenMessages(client, batch);
       const rows = new BatchRows();
       const result = batch.map((m) => applyOne(m, users!.get(m.md.uid)!, seen, rows));
       await rows.write(client);
@@ -43,7 +65,7 @@ export async function consumeBatch(
   } catch (e) {
     // Replicas were changed in memory for a transaction that did not commit.
     for (const uid of uids) cache.delete(uid);
-    throw toStorageError(e, 'consume');
+    throw e;
   }
 }
 
@@ -63,36 +85,68 @@ function applyOne(m: InBandMessage, user: LoadedUser, seen: Map<string, number>,
   return { ok: { status: 'stored', seq, deadOnArrival } };
 }
 
+/**
+ * One round trip creates missing users and locks every row, in uid order: the no-op update takes
+ * the row lock and returns the row as the last committed writer left it. With `msgIds` it also
+ * returns the batch's possible duplicates (from the statement's snapshot: see consumeBatch).
+ */
 async function lockUsers(
   client: PgClient,
-  cache: ReplicaCache,
   uids: readonly string[],
-): Promise<Map<string, LoadedUser>> {
-  // One round trip creates missing users and locks every row, in uid order: the no-op update
-  // takes the row lock and returns the row as the last committed writer left it.
-  const { rows } = await client.query(
-    `INSERT INTO gregor_users AS u (uid) SELECT x FROM unnest($1::text[]) AS x ORDER BY x
+  msgIds: readonly string[] | null,
+): Promise<{ heads: UserHead[]; seen: Map<string, number> }> {
+  const lock = `INSERT INTO gregor_users AS u (uid) SELECT x FROM unnest($1::text[]) AS x ORDER BY x
      ON CONFLICT (uid) DO UPDATE SET seq = u.seq
-     RETURNING uid, seq, version, compacted_before`,
-    [uids],
-  );
+     RETURNING uid, seq, version, compacted_before`;
+  if (!msgIds) {
+    const { rows } = await client.query({ name: 'gregor_lock', text: lock, values: [uids] });
+    return { heads: rows.map(headFromRow), seen: new Map() };
+  }
+  // Unnamed, so planned for these values: a generic plan for `= ANY($2)` can scan the whole table.
+  const { rows } = await client.query({
+    text: `WITH locked AS (${lock})
+      SELECT uid, seq, version, compacted_before, NULL AS msg_id FROM locked
+      UNION ALL
+      SELECT uid, seq, NULL, NULL, msg_id FROM gregor_messages WHERE uid = ANY($1) AND msg_id = ANY($2)`,
+    values: [uids, msgIds],
+  });
+  return {
+    heads: rows.filter((r) => r.msg_id === null).map(headFromRow),
+    seen: seenMap(rows.filter((r) => r.msg_id !== null)),
+  };
+}
+
+/** The user's cached replicas where current, the others loaded under the row lock. */
+async function replicas(
+  client: PgClient,
+  cache: ReplicaCache,
+  heads: readonly UserHead[],
+): Promise<Map<string, LoadedUser>> {
   const users = new Map<string, LoadedUser>();
   const stale: UserHead[] = [];
-  for (const head of rows.map(headFromRow)) {
+  for (const head of heads) {
     const cached = cache.current(head);
     if (cached) users.set(head.uid, cached);
     else stale.push(head);
   }
-  // Loaded under the row lock: no other writer can change these users until we commit.
+  // No other writer can change these users until we commit.
   for (const [uid, user] of await loadReplicas(client, stale)) users.set(uid, user);
   return users;
 }
 
-async function seenMessages(client: PgClient, batch: readonly InBandMessage[]): Promise<Map<string, number>> {
+async function seenMessages(
+  client: PgClient,
+  uids: readonly string[],
+  msgIds: readonly string[],
+): Promise<Map<string, number>> {
+  // ANY on both columns walks the (uid, msg_id) index; pairs that only match crosswise are harmless.
   const { rows } = await client.query(
-    `SELECT m.uid, m.msg_id, m.seq FROM gregor_messages m
-       JOIN unnest($1::text[], $2::text[]) AS k(uid, msg_id) ON m.uid = k.uid AND m.msg_id = k.msg_id`,
-    [batch.map((m) => m.md.uid), batch.map((m) => m.md.msgId)],
+    'SELECT uid, msg_id, seq FROM gregor_messages WHERE uid = ANY($1) AND msg_id = ANY($2)',
+    [uids, msgIds],
   );
+  return seenMap(rows);
+}
+
+function seenMap(rows: readonly Row[]): Map<string, number> {
   return new Map(rows.map((r) => [`${r.uid}\0${r.msg_id}`, r.seq as number]));
 }

@@ -4,8 +4,18 @@ import pg from 'pg';
 export type Row = Record<string, unknown>;
 
 /** The parts of a `pg` client this engine calls; the driver's own types stay out of the rest of the code. */
+/** A statement; a `name` makes the server parse and plan it once per connection. */
+export interface QueryConfig {
+  readonly name?: string;
+  readonly text: string;
+  readonly values?: readonly unknown[];
+}
+
 export interface PgQueryable {
-  query(text: string, values?: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+  query(
+    text: string | QueryConfig,
+    values?: readonly unknown[],
+  ): Promise<{ rows: Row[]; rowCount: number | null }>;
 }
 
 export interface PgClient extends PgQueryable {
@@ -27,6 +37,8 @@ export function createPool(connectionString: string, max: number): PgPool {
   const pool = new pg.Pool({
     connectionString,
     max,
+    // Short OLTP statements: compiling them with LLVM (on by default) costs more than it saves.
+    options: '-c jit=off',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,

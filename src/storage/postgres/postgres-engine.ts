@@ -35,6 +35,12 @@ export interface PostgresEngineOptions {
   readonly cacheUsers?: number;
   /** Messages per group-commit transaction at most (default 512). */
   readonly maxBatch?: number;
+  /**
+   * Group-commit lanes (default 4): users are split over lanes by a hash of their ID, and each
+   * lane has one transaction in flight, so one batch is built while another waits for its WAL
+   * flush. A user always uses the same lane, so in-process batches never share a replica.
+   */
+  readonly writers?: number;
 }
 
 const NONE: ReadonlyMap<string, readonly string[]> = new Map();
@@ -64,8 +70,10 @@ export class PostgresEngine implements Engine {
   readonly #pool: PgPool;
   readonly #now: () => number;
   readonly #cache: ReplicaCache;
-  readonly #commits: GroupCommit<InBandMessage, Outcome>;
+  readonly #lanes: GroupCommit<InBandMessage, Outcome>[];
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** uid -> the batch writing it now; its cache entry is out while the write is in flight. */
+  readonly #writing = new Map<string, Promise<unknown>>();
   #closing: Promise<void> | null = null;
   #transactions = 0;
 
@@ -74,10 +82,10 @@ export class PostgresEngine implements Engine {
     this.#pool = pool;
     this.#now = options.now ?? Date.now;
     this.#cache = new ReplicaCache(options.cacheUsers ?? 10_000);
-    this.#commits = new GroupCommit((batch) => {
-      this.#transactions++;
-      return consumeBatch(this.#pool, this.#cache, batch);
-    }, options.maxBatch ?? 512);
+    this.#lanes = Array.from(
+      { length: Math.max(1, options.writers ?? 4) },
+      () => new GroupCommit<InBandMessage, Outcome>((batch) => this.#write(batch), options.maxBatch ?? 512),
+    );
   }
 
   /** Group-commit transactions run so far (for tests and metrics). */
@@ -88,7 +96,7 @@ export class PostgresEngine implements Engine {
   consumeMessage(m: Message): Promise<ConsumeResult> {
     return this.#run(async () => {
       if (m.kind === 'oob') return { status: 'relayed', seq: null, deadOnArrival: NONE };
-      const outcome = await this.#commits.submit(m);
+      const outcome = await this.#lanes[laneOf(m.md.uid, this.#lanes.length)]!.submit(m);
       if ('error' in outcome) throw outcome.error;
       return outcome.ok;
     }, 'consume');
@@ -193,6 +201,14 @@ export class PostgresEngine implements Engine {
     if (rows.length === 0) return { replica: new UserState(), seq: 0, version: 0 };
     const cached = this.#cache.current(headFromRow(rows[0]!));
     if (cached) return cached;
+    // A batch of ours is writing this user: its committed replica, a moment newer than the head we
+    // read, beats loading every row (a hot user would otherwise be loaded on nearly every read).
+    const writing = this.#writing.get(uid);
+    if (writing) {
+      await writing.catch(() => {});
+      const fresh = this.#cache.latest(uid);
+      if (fresh) return fresh;
+    }
     // Head and rows from one snapshot, so the state's seq always matches its items.
     const loaded = await inTransaction(
       this.#pool,
@@ -210,6 +226,18 @@ export class PostgresEngine implements Engine {
     return loaded;
   }
 
+  #write(batch: readonly InBandMessage[]): Promise<readonly Outcome[]> {
+    this.#transactions++;
+    const p = consumeBatch(this.#pool, this.#cache, batch);
+    const uids = new Set(batch.map((m) => m.md.uid));
+    for (const uid of uids) this.#writing.set(uid, p);
+    const forget = () => {
+      for (const uid of uids) if (this.#writing.get(uid) === p) this.#writing.delete(uid);
+    };
+    p.then(forget, forget);
+    return p;
+  }
+
   /** Runs a call unless closed, translating driver errors and tracking it so close() can wait. */
   #run<T>(body: () => Promise<T>, what: string): Promise<T> {
     if (this.#closing) return Promise.reject(new GregorError('CLOSED', 'the PostgreSQL engine is closed'));
@@ -221,4 +249,11 @@ export class PostgresEngine implements Engine {
     p.then(forget, forget);
     return p;
   }
+}
+
+/** FNV-1a of the uid: cheap, and stable for the life of the process (all a lane needs). */
+function laneOf(uid: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < uid.length; i++) h = Math.imul(h ^ uid.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
 }

@@ -44,7 +44,9 @@ export async function loadReplicas(
     replica.compactedBefore = h.compactedBefore;
     out.set(h.uid, { replica, seq: h.seq, version: h.version });
   }
-  const uids = heads.map((h) => h.uid);
+  // A user who never stored a message and was never compacted has no rows yet.
+  const uids = heads.filter((h) => h.seq > 0 || h.version > 0).map((h) => h.uid);
+  if (uids.length === 0) return out;
   const items = await q.query(
     `SELECT uid, item_id, msg_id, ctime, category, created, expires, for_device, remind_at, body, digest
        FROM gregor_items WHERE uid = ANY($1)`,
@@ -88,9 +90,13 @@ export function itemFromRow(r: Row): StoredItem {
     body: JSON.parse(r.body as string) as Json,
     msgId: r.msg_id as string,
     ctime: r.ctime as number,
-    // The driver's Buffer, like itemDigest's in Node: equal items from cache and from rows compare equal.
-    digest: r.digest as Uint8Array,
+    // A plain Uint8Array, like itemDigest's: the driver's Buffer would make equal items compare unequal.
+    digest: plain(r.digest as Uint8Array),
   };
+}
+
+function plain(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**
@@ -112,6 +118,11 @@ export class ReplicaCache {
     this.#entries.delete(head.uid);
     this.#entries.set(head.uid, entry);
     return entry;
+  }
+
+  /** The entry whatever its seq: only right just after this process committed it. */
+  latest(uid: string): LoadedUser | undefined {
+    return this.#entries.get(uid);
   }
 
   set(uid: string, entry: LoadedUser): void {
