@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   createLocalJWKSet,
@@ -39,7 +39,12 @@ export interface AuthOptions {
   readonly leewaySeconds: number;
 }
 
-type Key = Uint8Array | KeyObject | JWTVerifyGetKey;
+type Key = KeyObject | JWTVerifyGetKey;
+
+/** Verified tokens kept so a backend's repeated token is not re-verified per request; bounded. */
+const CACHE_SIZE = 10_000;
+/** A cached verification is trusted at most this long, even for tokens without `exp`. */
+const CACHE_MS = 60_000;
 
 /**
  * Verifies JWTs (jose). User tokens carry `user_id` (string or number, as in Notify) or `sub`, and
@@ -54,12 +59,14 @@ type Key = Uint8Array | KeyObject | JWTVerifyGetKey;
 export class Authenticator {
   readonly #userKey: Key;
   readonly #userAlgorithms: string[];
-  readonly #serviceKey: Uint8Array;
+  readonly #serviceKey: KeyObject;
   readonly #options: AuthOptions;
+  readonly #cache = new Map<string, { principal: Principal; until: number }>();
 
   constructor(options: AuthOptions) {
     this.#options = options;
-    this.#serviceKey = new TextEncoder().encode(options.serviceSecret);
+    // Keys are imported once: jose would otherwise import a raw secret on every verification.
+    this.#serviceKey = createSecretKey(Buffer.from(options.serviceSecret, 'utf8'));
     if (options.userPublicKeyPem) {
       const key = createPublicKey(options.userPublicKeyPem);
       this.#userKey = key;
@@ -71,7 +78,7 @@ export class Authenticator {
           : createLocalJWKSet(options.jwks as Parameters<typeof createLocalJWKSet>[0]);
       this.#userAlgorithms = ASYMMETRIC;
     } else if (options.userSecret) {
-      this.#userKey = new TextEncoder().encode(options.userSecret);
+      this.#userKey = createSecretKey(Buffer.from(options.userSecret, 'utf8'));
       this.#userAlgorithms = HMAC;
     } else {
       throw new GregorError(
@@ -84,6 +91,19 @@ export class Authenticator {
   /** Verifies a token (a leading "Bearer " is ignored). Throws GREGOR_ERR_AUTH_* on failure. */
   async verify(raw: string): Promise<Principal> {
     const token = raw.startsWith('Bearer ') ? raw.slice(7) : raw;
+    const now = Date.now();
+    const hit = this.#cache.get(token);
+    if (hit && hit.until > now) return hit.principal;
+    const principal = await this.#verify(token);
+    if (this.#cache.size >= CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+    // Trusted until the token expires (with the leeway), and never longer than CACHE_MS.
+    const expiry =
+      principal.expiresAt === null ? Infinity : principal.expiresAt + this.#options.leewaySeconds * 1000;
+    this.#cache.set(token, { principal, until: Math.min(expiry, now + CACHE_MS) });
+    return principal;
+  }
+
+  async #verify(token: string): Promise<Principal> {
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(token);
@@ -100,7 +120,7 @@ export class Authenticator {
   async #verified(token: string, service: boolean): Promise<JWTPayload> {
     const o = this.#options;
     try {
-      const { payload } = await jwtVerify(token, (service ? this.#serviceKey : this.#userKey) as Uint8Array, {
+      const { payload } = await jwtVerify(token, (service ? this.#serviceKey : this.#userKey) as KeyObject, {
         algorithms: service ? HMAC : this.#userAlgorithms,
         clockTolerance: o.leewaySeconds,
         ...(o.issuer ? { issuer: o.issuer } : {}),

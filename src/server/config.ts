@@ -7,6 +7,7 @@ export interface Config {
   readonly dataDir: string;
   readonly storage: 'sqlite' | 'memory' | 'postgres';
   readonly sqlitePath: string | null;
+  readonly sqliteSynchronous: 'full' | 'normal';
   readonly postgresUrl: string | null;
   readonly postgresShards: readonly string[];
   readonly jwtSecret: string | null;
@@ -62,6 +63,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'storage engine',
   },
   { key: 'sqlitePath', kind: 'path', default: null, doc: 'SQLite file (default: <data-dir>/gregor.sqlite)' },
+  {
+    key: 'sqliteSynchronous',
+    kind: 'string',
+    default: 'full',
+    choices: ['full', 'normal'],
+    doc: 'full: an fsync per commit, acknowledged = on disk; normal: survives a process crash, not power loss',
+  },
   { key: 'postgresUrl', kind: 'string', default: null, doc: 'PostgreSQL URL (storage=postgres)' },
   {
     key: 'postgresShards',

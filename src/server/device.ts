@@ -49,7 +49,7 @@ export class DeviceConnection {
     if (this.#closed) return;
     if (!this.#held) return this.#write(text);
     // Held messages count against the same buffer limit as queued ones.
-    this.#heldBytes += text.length;
+    this.#heldBytes += Buffer.byteLength(text);
     if (this.#held.length > 0 && this.#heldBytes > this.#maxBuffer) this.#cutOff();
     else this.#held.push({ seq, text });
   }
@@ -77,7 +77,7 @@ export class DeviceConnection {
    */
   #write(text: string): void {
     const queued = this.#socket.bufferedAmount;
-    if (queued > 0 && queued + text.length > this.#maxBuffer) return this.#cutOff();
+    if (queued > 0 && queued + Buffer.byteLength(text) > this.#maxBuffer) return this.#cutOff();
     this.#metrics.framesOut.inc();
     this.#socket.send(text);
   }

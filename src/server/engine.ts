@@ -11,7 +11,10 @@ export async function openEngine(config: Config): Promise<Engine> {
     case 'memory':
       return new MemoryEngine();
     case 'sqlite':
-      return openSqliteEngine({ path: config.sqlitePath ?? join(config.dataDir, 'gregor.sqlite') });
+      return openSqliteEngine({
+        path: config.sqlitePath ?? join(config.dataDir, 'gregor.sqlite'),
+        synchronous: config.sqliteSynchronous,
+      });
     case 'postgres':
       return openPostgresEngine({ connectionString: config.postgresUrl! });
   }
