@@ -1,0 +1,102 @@
+import { Agent, request } from 'node:http';
+
+/**
+ * HTTP injects over keep-alive connections (no fetch: undici's per-request cost would make the
+ * load generator, not the server, the bottleneck).
+ *
+ * @example
+ *   const injector = new Injector(port, { authorization: `Bearer ${serviceToken}` });
+ *   await injector.post('/v1/users/u1/messages', '{"system":"gregor","body":{}}');
+ *   injector.close();
+ */
+export class Injector {
+  readonly #port: number;
+  readonly #headers: Record<string, string>;
+  readonly #agent: Agent;
+
+  constructor(port: number, headers: Record<string, string> = {}, maxSockets = 256) {
+    this.#port = port;
+    this.#headers = { 'content-type': 'application/json', ...headers };
+    this.#agent = new Agent({ keepAlive: true, maxSockets });
+  }
+
+  /** POSTs `body`; rejects unless the answer is 2xx. */
+  post(path: string, body: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.#port,
+          path,
+          method: 'POST',
+          agent: this.#agent,
+          headers: { ...this.#headers, 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve();
+            else
+              reject(new Error(`POST ${path}: ${status} ${Buffer.concat(chunks).toString().slice(0, 200)}`));
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/**
+ * Runs `send(i)` for i in [0, count) with at most `concurrency` in flight (closed loop: the
+ * fastest the server answers).
+ *
+ * @example
+ *   await closedLoop(10_000, 64, (i) => injector.post(`/v1/users/u${i % 100}/messages`, body(i)));
+ */
+export async function closedLoop(
+  count: number,
+  concurrency: number,
+  send: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await send(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/**
+ * Runs `send(i)` at a fixed `perSecond` for `seconds` (open loop: a slow answer does not slow the
+ * arrivals, so queueing shows up as latency), then waits for every answer.
+ *
+ * @example
+ *   await fixedRate(1000, 10, (i) => injector.post(`/v1/users/u${i % 100}/messages`, body(i)));
+ */
+export async function fixedRate(
+  perSecond: number,
+  seconds: number,
+  send: (i: number) => Promise<void>,
+): Promise<void> {
+  const total = Math.round(perSecond * seconds);
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      // Sends what is due by now: a late timer catches up instead of lowering the rate.
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * perSecond) / 1000) + 1);
+      while (sent < due) pending.push(send(sent++));
+      if (sent < total) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(pending);
+}
