@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Engine } from '../core/state-machine.js';
 import { MemoryEngine } from '../storage/memory/memory-engine.js';
 import { openPostgresEngine } from '../storage/postgres/index.js';
+import { openShardedEngine } from '../storage/sharded/index.js';
 import { openSqliteEngine } from '../storage/sqlite/sqlite-engine.js';
 import type { Config } from './config.js';
 
@@ -16,6 +17,7 @@ export async function openEngine(config: Config): Promise<Engine> {
         synchronous: config.sqliteSynchronous,
       });
     case 'postgres':
+      if (config.postgresShards.length > 0) return openShardedEngine({ shards: [...config.postgresShards] });
       return openPostgresEngine({ connectionString: config.postgresUrl! });
   }
 }
