@@ -50,7 +50,10 @@ async function consumeRate(): Promise<Figure[]> {
   for (const m of messages) {
     if (m.kind !== 'update') continue;
     let user = plain.get(m.md.uid);
-    if (!user) plain.set(m.md.uid, (user = new Map()));
+    if (!user) {
+      user = new Map();
+      plain.set(m.md.uid, user);
+    }
     for (const item of m.create) user.set(item.id, item);
     await Promise.resolve();
   }

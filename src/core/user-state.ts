@@ -69,7 +69,10 @@ export class UserState {
     for (const item of m.create) {
       this.addItem(stored(item, msgId, ctime));
       const scopes = this.#items.get(item.id)!.msgId === msgId ? this.dismissedScopes(item) : ONLY_GLOBAL;
-      if (scopes.length > 0) (dead ??= new Map()).set(item.id, scopes);
+      if (scopes.length > 0) {
+        dead ??= new Map();
+        dead.set(item.id, scopes);
+      }
     }
     return { deadOnArrival: dead ?? NO_DEAD };
   }

@@ -47,7 +47,10 @@ export class DeviceConnection {
   /** Sends a live message frame (text already serialised: one serialisation per fan-out). */
   deliver(text: string, seq: number | null): void {
     if (this.#closed) return;
-    if (!this.#held) return this.#write(text);
+    if (!this.#held) {
+      this.#write(text);
+      return;
+    }
     // Held messages count against the same buffer limit as queued ones.
     this.#heldBytes += Buffer.byteLength(text);
     if (this.#held.length > 0 && this.#heldBytes > this.#maxBuffer) this.#cutOff();
@@ -77,7 +80,10 @@ export class DeviceConnection {
    */
   #write(text: string): void {
     const queued = this.#socket.bufferedAmount;
-    if (queued > 0 && queued + Buffer.byteLength(text) > this.#maxBuffer) return this.#cutOff();
+    if (queued > 0 && queued + Buffer.byteLength(text) > this.#maxBuffer) {
+      this.#cutOff();
+      return;
+    }
     this.#metrics.framesOut.inc();
     this.#socket.send(text);
   }

@@ -38,23 +38,15 @@ export class WebSocketGateway {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const config = this.#gregord.config;
-    const refuse = (status: number, code: string, message: string) => {
-      socket.end(
-        `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ code, message })}`,
-      );
-    };
-    if (url.pathname !== WS_PATH) return refuse(404, 'GREGOR_ERR_NOT_FOUND', `WebSockets live at ${WS_PATH}`);
-    if (this.#gregord.draining) return refuse(503, 'GREGOR_ERR_NOT_READY', 'the server is shutting down');
-    if (this.#sessions.size >= config.maxConnections) {
-      return refuse(503, 'GREGOR_ERR_TOO_MANY_CONNECTIONS', 'the server is at its connection limit');
-    }
     const cookieToken = config.authCookie ? readCookie(request.headers.cookie, config.authCookie) : null;
-    const origin = request.headers.origin;
-    // A cookie is sent by the browser whatever page opens the socket: only allowed Origins may use it.
-    const mustCheckOrigin =
-      cookieToken !== null || (config.allowedOrigins.length > 0 && origin !== undefined);
-    if (mustCheckOrigin && (origin === undefined || !config.allowedOrigins.includes(origin))) {
-      return refuse(403, 'GREGOR_ERR_ORIGIN_FORBIDDEN', `Origin ${origin ?? '(none)'} is not allowed`);
+    const refusal = this.#refusal(url, request.headers.origin, cookieToken);
+    if (refusal) {
+      const [status, code, message] = refusal;
+      const body = JSON.stringify({ code, message });
+      socket.end(
+        `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return;
     }
     const header = request.headers.authorization;
     const token = header ?? cookieToken;
@@ -84,6 +76,27 @@ export class WebSocketGateway {
         session.onClose();
       });
     });
+  }
+
+  /** Why an upgrade is refused ([HTTP status, error code, message]), or null to accept it. */
+  #refusal(
+    url: URL,
+    origin: string | undefined,
+    cookieToken: string | null,
+  ): [number, string, string] | null {
+    const config = this.#gregord.config;
+    if (url.pathname !== WS_PATH) return [404, 'GREGOR_ERR_NOT_FOUND', `WebSockets live at ${WS_PATH}`];
+    if (this.#gregord.draining) return [503, 'GREGOR_ERR_NOT_READY', 'the server is shutting down'];
+    if (this.#sessions.size >= config.maxConnections) {
+      return [503, 'GREGOR_ERR_TOO_MANY_CONNECTIONS', 'the server is at its connection limit'];
+    }
+    // A cookie is sent by the browser whatever page opens the socket: only allowed Origins may use it.
+    const mustCheckOrigin =
+      cookieToken !== null || (config.allowedOrigins.length > 0 && origin !== undefined);
+    if (mustCheckOrigin && (origin === undefined || !config.allowedOrigins.includes(origin))) {
+      return [403, 'GREGOR_ERR_ORIGIN_FORBIDDEN', `Origin ${origin ?? '(none)'} is not allowed`];
+    }
+    return null;
   }
 
   /** Closes every socket with `code` (shutdown). */

@@ -1,4 +1,3 @@
-import { projectForDevice } from '../../core/project.js';
 import { checkHistoryKept, checkNotTooOld } from '../../core/rules.js';
 import type {
   CompactionReport,
@@ -10,7 +9,7 @@ import type {
   State,
 } from '../../core/state-machine.js';
 import { UserState } from '../../core/user-state.js';
-import { hiddenNow, stateView } from '../../core/views.js';
+import { hiddenNow, pageAfter, projectAll, stateView } from '../../core/views.js';
 import { GregorError } from '../../protocol/errors.js';
 import type { InBandMessage, Message } from '../../protocol/message.js';
 import { resolveTime, type TimeOrOffset } from '../../protocol/time.js';
@@ -87,14 +86,8 @@ export class MemoryEngine implements Engine {
     const user = this.#user(uid, false);
     if (!user) return [];
     checkHistoryKept(since, user.replica.compactedBefore);
-    const hidden = hiddenNow(user.replica, now);
-    const out: InBandMessage[] = [];
-    for (const { message } of user.log) {
-      if (message.md.ctime <= since) continue;
-      const projected = projectForDevice(message, device, hidden);
-      if (projected) out.push(projected);
-    }
-    return out;
+    const later = user.log.filter((e) => e.message.md.ctime > since).map((e) => e.message);
+    return projectAll(later, device, hiddenNow(user.replica, now));
   }
 
   async messagesAfter(
@@ -106,16 +99,9 @@ export class MemoryEngine implements Engine {
     this.#open();
     const user = this.#user(uid, false);
     if (!user) return { messages: [], seq: 0, truncated: false };
-    const hidden = hiddenNow(user.replica, this.#now());
     const after = user.log.filter((e) => e.seq > seq);
-    // A gap means compaction removed messages this cursor still needed: only a full state is right.
-    const gap = after.length > 0 ? after[0]!.seq !== seq + 1 : seq < user.seq;
-    const messages: SequencedMessage[] = [];
-    for (const entry of after.slice(0, limit)) {
-      const projected = projectForDevice(entry.message, device, hidden);
-      if (projected) messages.push({ seq: entry.seq, message: projected });
-    }
-    return { messages, seq: user.seq, truncated: gap || after.length > limit };
+    const hidden = hiddenNow(user.replica, this.#now());
+    return pageAfter(after.slice(0, limit), seq, user.seq, after.length > limit, device, hidden);
   }
 
   async claimDueReminders(owner: string, now: number, limit: number, leaseMs: number): Promise<Reminder[]> {
@@ -128,11 +114,7 @@ export class MemoryEngine implements Engine {
         const item = user.replica.getItem(r.itemId);
         // Reminders follow the stored item: a losing duplicate's reminders, or a dismissed or
         // expired item's, are dropped without delivery.
-        if (
-          !item ||
-          !item.remindAt.includes(r.remindAt) ||
-          !user.replica.isVisible(item, null, null, r.remindAt)
-        ) {
+        if (!item?.remindAt.includes(r.remindAt) || !user.replica.isVisible(item, null, null, r.remindAt)) {
           user.reminders.delete(key);
           continue;
         }

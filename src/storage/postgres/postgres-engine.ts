@@ -1,4 +1,3 @@
-import { projectForDevice } from '../../core/project.js';
 import { checkHistoryKept } from '../../core/rules.js';
 import type {
   CompactionReport,
@@ -6,11 +5,10 @@ import type {
   Engine,
   MessagesAfter,
   Reminder,
-  SequencedMessage,
   State,
 } from '../../core/state-machine.js';
 import { UserState } from '../../core/user-state.js';
-import { hiddenNow, stateView } from '../../core/views.js';
+import { hiddenNow, pageAfter, projectAll, stateView } from '../../core/views.js';
 import { GregorError } from '../../protocol/errors.js';
 import type { InBandMessage, Message } from '../../protocol/message.js';
 import { resolveTime, type TimeOrOffset } from '../../protocol/time.js';
@@ -120,12 +118,11 @@ export class PostgresEngine implements Engine {
       checkHistoryKept(since, user.replica.compactedBefore);
       const hidden = hiddenNow(user.replica, now);
       const { messages } = await messagesFrom(this.#pool, uid, { ctimeAfter: since, seqAtMost: user.seq });
-      const out: InBandMessage[] = [];
-      for (const { message } of messages) {
-        const projected = projectForDevice(message, device, hidden);
-        if (projected) out.push(projected);
-      }
-      return out;
+      return projectAll(
+        messages.map((e) => e.message),
+        device,
+        hidden,
+      );
     }, 'read');
   }
 
@@ -141,13 +138,7 @@ export class PostgresEngine implements Engine {
         seqAtMost: head,
         limit,
       });
-      const gap = messages.length > 0 ? messages[0]!.seq !== seq + 1 : seq < head;
-      const out: SequencedMessage[] = [];
-      for (const entry of messages) {
-        const projected = projectForDevice(entry.message, device, hidden);
-        if (projected) out.push({ seq: entry.seq, message: projected });
-      }
-      return { messages: out, seq: head, truncated: gap || more };
+      return pageAfter(messages, seq, head, more, device, hidden);
     }, 'read');
   }
 

@@ -25,7 +25,7 @@ export function openConnection(options: ConnectionOptions): Database.Database {
   try {
     if (options.path !== ':memory:') mkdirSync(dirname(resolve(options.path)), { recursive: true });
     db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
-    db.pragma('journal_mode = WAL');
+    enableWal(db);
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     // A batch dirties index pages across many users: checkpointing after every commit (the
     // default 1,000-page WAL) and re-reading evicted pages would halve the ingest rate.
@@ -36,5 +36,22 @@ export function openConnection(options: ConnectionOptions): Database.Database {
   } catch (e) {
     db?.close();
     throw toGregorError(e, `opening ${options.path}`, 'STORAGE_UNAVAILABLE');
+  }
+}
+
+/**
+ * Switching a new file to WAL needs an exclusive lock, and SQLite does not wait for it through the
+ * busy handler: when another process opens the same new file at the same moment, the pragma can
+ * fail with SQLITE_BUSY or leave the old mode. Retry for up to ~5 s.
+ */
+function enableWal(db: Database.Database): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (db.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 250) throw e;
+    }
+    if (attempt >= 250) throw new Error('could not switch the database to WAL mode');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   }
 }

@@ -1,6 +1,5 @@
 import type { Database } from 'better-sqlite3';
 import { decodeInBand } from '../../core/codec.js';
-import { projectForDevice } from '../../core/project.js';
 import { checkHistoryKept } from '../../core/rules.js';
 import type {
   CompactionReport,
@@ -8,11 +7,10 @@ import type {
   Engine,
   MessagesAfter,
   Reminder,
-  SequencedMessage,
   State,
 } from '../../core/state-machine.js';
 import { UserState } from '../../core/user-state.js';
-import { hiddenNow, stateView } from '../../core/views.js';
+import { hiddenNow, pageAfter, projectAll, stateView } from '../../core/views.js';
 import { GregorError } from '../../protocol/errors.js';
 import type { InBandMessage, Message } from '../../protocol/message.js';
 import { resolveTime, type TimeOrOffset } from '../../protocol/time.js';
@@ -120,13 +118,12 @@ export class SqliteEngine implements Engine {
       const user = this.#cache.current(uid);
       if (!user) return [];
       checkHistoryKept(since, user.replica.compactedBefore);
-      const hidden = hiddenNow(user.replica, now);
-      const out: InBandMessage[] = [];
-      for (const row of this.#st.messagesSince.iterate(user.id, since)) {
-        const projected = projectForDevice(toMessage(uid, row), device, hidden);
-        if (projected) out.push(projected);
-      }
-      return out;
+      const rows = this.#st.messagesSince.all(user.id, since);
+      return projectAll(
+        rows.map((row) => toMessage(uid, row)),
+        device,
+        hiddenNow(user.replica, now),
+      );
     });
   }
 
@@ -143,14 +140,8 @@ export class SqliteEngine implements Engine {
       // One row past the limit tells whether more follow.
       const fetch = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) + 1 : -1;
       const rows = this.#st.messagesAfter.all(user.id, seq, fetch);
-      // A gap means compaction removed messages this cursor still needed: only a full state is right.
-      const gap = rows.length > 0 ? rows[0]!.seq !== seq + 1 : seq < user.seq;
-      const messages: SequencedMessage[] = [];
-      for (const row of rows.slice(0, limit)) {
-        const projected = projectForDevice(toMessage(uid, row), device, hidden);
-        if (projected) messages.push({ seq: row.seq, message: projected });
-      }
-      return { messages, seq: user.seq, truncated: gap || rows.length > limit };
+      const entries = rows.slice(0, limit).map((row) => ({ seq: row.seq, message: toMessage(uid, row) }));
+      return pageAfter(entries, seq, user.seq, rows.length > limit, device, hidden);
     });
   }
 
