@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SignJWT, UnsecuredJWT } from 'jose';
+import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE } from '../../src/protocol/close-codes.js';
 import { connectDevice, TestDevice } from '../support/device.js';
@@ -175,6 +175,37 @@ describe('public keys', () => {
       ]);
     } finally {
       await rs.cleanup();
+    }
+  });
+});
+
+describe('JWKS', () => {
+  it('accepts ES256 tokens whose key is in a JWKS file, and refuses other keys', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const path = join(server.dataDir, 'jwks.json');
+    await writeFile(path, JSON.stringify({ keys: [jwk] }));
+    const es = await startTestServer(['--jwt-secret', '', '--jwt-jwks', path]);
+    try {
+      const token = (key: typeof privateKey) =>
+        new SignJWT({ user_id: 42 })
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+          .setExpirationTime('5m')
+          .sign(key);
+      const ok = await fetch(`${es.url}/v1/users/42/state`, {
+        headers: { authorization: `Bearer ${await token(privateKey)}` },
+      });
+      expect(ok.status).toBe(200);
+      const bad = await fetch(`${es.url}/v1/users/42/state`, {
+        headers: { authorization: `Bearer ${await token(other)}` },
+      });
+      expect([bad.status, ((await bad.json()) as { code: string }).code]).toEqual([
+        401,
+        'GREGOR_ERR_AUTH_INVALID',
+      ]);
+    } finally {
+      await es.cleanup();
     }
   });
 });
