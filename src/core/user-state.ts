@@ -109,6 +109,17 @@ export class UserState {
     else if (i.ctime < same.ctime) list[list.indexOf(same)] = i;
   }
 
+  /** An independent copy (items are immutable, so they are shared): for optimistic overlays. */
+  clone(): UserState {
+    const copy = new UserState();
+    for (const item of this.#items.values()) copy.#items.set(item.id, item);
+    for (const [id, scopes] of this.#dismissedIds) copy.#dismissedIds.set(id, new Map(scopes));
+    for (const [category, list] of this.#intervals) copy.#intervals.set(category, [...list]);
+    copy.#sorted = this.#sorted && [...this.#sorted];
+    copy.compactedBefore = this.compactedBefore;
+    return copy;
+  }
+
   getItem(id: string): StoredItem | undefined {
     return this.#items.get(id);
   }

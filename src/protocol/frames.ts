@@ -24,7 +24,7 @@ export type ServerFrame =
   | { type: 'hello'; uid: string; device: string; server_time: number; heartbeat_ms: number }
   | { type: 'state'; cursor: number; hash: string; items: Record<string, StateFrameItem>; flush?: true }
   | { type: 'messages'; cursor: number; hash: string; messages: SequencedWireMessage[] }
-  | { type: 'synced'; cursor: number; hash: string }
+  | { type: 'synced'; cursor: number }
   | { type: 'message'; message: SequencedWireMessage | WireMessage }
   | { type: 'reminder'; item_id: string; remind_at: number; item: WireItem }
   | { type: 'ack'; ref?: string; msg_id: string; seq: number | null; status: string }

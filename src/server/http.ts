@@ -18,7 +18,6 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: gregord.config.maxMessageBytes,
-    disableRequestLogging: true,
   });
 
   // Messages are JSON: any other body gets a clear 415, not a confusing validation error.

@@ -4,7 +4,7 @@ import { itemToWire, messageToWire } from '../protocol/message.js';
 
 /**
  * Answers a device's sync (cursor + hash) with the cheapest frame that makes it converge:
- * - `synced` when its hash already equals the server's (a few dozen bytes);
+ * - `synced` when its hash already equals the server's (about 30 bytes);
  * - `messages` since its cursor, when there are few enough (bandwidth follows what it missed);
  *   the device applies them and compares hashes; if they still differ it asks for the full state;
  * - `state`, the full state, when it has no cursor, missed too much, or a flush happened.
@@ -31,7 +31,8 @@ export async function answerSync(
   if (after.truncated || flushed || state.seq !== after.seq || request.cursor > after.seq) {
     return serialise(fullState(state, flushed));
   }
-  if (request.hash === state.hash) return serialise({ type: 'synced', cursor: state.seq, hash: state.hash });
+  // The device sent this very hash: the answer need not repeat it.
+  if (request.hash === state.hash) return serialise({ type: 'synced', cursor: state.seq });
   const messages = serialise({
     type: 'messages',
     cursor: state.seq,
