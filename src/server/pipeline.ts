@@ -32,6 +32,8 @@ export class Pipeline {
   readonly #log: Logger;
   #inFlight = new Map<number, number>();
   #nextId = 0;
+  /** The last ctime stamped per user (bounded): see #stamp. */
+  readonly #lastCtime = new Map<string, number>();
 
   constructor(
     store: Engine,
@@ -53,8 +55,9 @@ export class Pipeline {
     this.#inFlight.set(ticket, Date.now());
     return this.#lanes
       .run(m.md.uid, async () => {
-        const result = await this.#store.consumeMessage(m);
-        if (result.status !== 'duplicate') await this.fanOut(m, result);
+        const stamped = this.#stamp(m);
+        const result = await this.#store.consumeMessage(stamped);
+        if (result.status !== 'duplicate') await this.fanOut(stamped, result);
         return result;
       })
       .then(
@@ -84,6 +87,23 @@ export class Pipeline {
         );
       }
     }
+  }
+
+  /**
+   * Gives each of a user's messages a ctime later than the previous one's (same millisecond: +1).
+   * Then a creation committed later never beats an earlier one under "earliest (ctime, msgId)
+   * wins", so an item a device already shows is never replaced by a version it would not be sent
+   * (one already dismissed): without this, two creations of one ID in one millisecond could
+   * leave devices showing an item the server no longer has.
+   */
+  #stamp(m: Message): Message {
+    const last = this.#lastCtime.get(m.md.uid) ?? 0;
+    const ctime = Math.max(m.md.ctime, last + 1);
+    this.#lastCtime.delete(m.md.uid);
+    this.#lastCtime.set(m.md.uid, ctime);
+    // Bounded memory: forget the least recently active user past 100k (a restart forgets all).
+    if (this.#lastCtime.size > 100_000) this.#lastCtime.delete(this.#lastCtime.keys().next().value!);
+    return ctime === m.md.ctime ? m : { ...m, md: { ...m.md, ctime } };
   }
 
   /** Age (ms) of the oldest message still in the pipeline: readiness fails when it is stuck. */
