@@ -1,5 +1,5 @@
 import type { StoredItem } from '../core/user-state.js';
-import { shouldReconnect } from '../protocol/close-codes.js';
+import { CLOSE, shouldReconnect } from '../protocol/close-codes.js';
 import type { StateFrameItem } from '../protocol/frames.js';
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
@@ -57,7 +57,7 @@ export class GregorClient {
   readonly #mirror = new Mirror();
   readonly #storage: StorageAdapter;
   readonly #backoff: Backoff;
-  readonly #acks = new Map<string, { resolve: (a: Ack) => void; reject: (e: Error) => void }>();
+  readonly #acks = new Map<string, { resolve: (a: Ack) => void; reject: (e: Error) => void }[]>();
   #state: ConnectionState = 'idle';
   #socket: WebSocketLike | null = null;
   /** Every socket gets a number: callbacks of a stale socket are ignored. */
@@ -68,8 +68,9 @@ export class GregorClient {
   #heard = true;
   #shown = new Map<string, string>();
   #saving: Promise<void> = Promise.resolve();
-  #ready: Promise<void>;
+  readonly #ready: Promise<void>;
   #markReady!: () => void;
+  #failReady!: (e: Error) => void;
   readonly #loaded: Promise<void>;
   #isLoaded = false;
 
@@ -78,9 +79,11 @@ export class GregorClient {
     this.device = options.device;
     this.#storage = options.storage ?? new MemoryStorage();
     this.#backoff = new Backoff(options.backoff?.minMs, options.backoff?.maxMs);
-    this.#ready = new Promise((resolve) => {
+    this.#ready = new Promise((resolve, reject) => {
       this.#markReady = resolve;
+      this.#failReady = reject;
     });
+    this.#ready.catch(() => {}); // rejected only for callers of ready(); not unhandled otherwise
     this.#loaded = this.#load();
     void this.#loaded.then(() => this.#connect());
     browserEvents().addEventListener?.('online', this.#online);
@@ -108,7 +111,7 @@ export class GregorClient {
     return this.#events.on(event, fn);
   }
 
-  /** Resolves after the first successful sync. */
+  /** Resolves after the first successful sync; rejects if the client closes for good first. */
   ready(): Promise<void> {
     return this.#ready;
   }
@@ -149,7 +152,9 @@ export class GregorClient {
   send(message: { system: string; body: unknown; id?: string }): Promise<Ack> {
     const id = message.id ?? `${this.device}-${randomId()}`;
     const entry: OutboxEntry = { id, message: { ...message, id }, at: Date.now() };
-    const acked = new Promise<Ack>((resolve, reject) => this.#acks.set(id, { resolve, reject }));
+    const acked = new Promise<Ack>((resolve, reject) => {
+      this.#acks.set(id, [...(this.#acks.get(id) ?? []), { resolve, reject }]);
+    });
     const queue = () => {
       this.#mirror.addPending(entry);
       this.#changed();
@@ -163,7 +168,9 @@ export class GregorClient {
 
   /** Stops for good: closes the socket, cancels retries, saves the outbox. */
   async close(): Promise<void> {
-    this.#setState('closed');
+    this.#end(
+      new Error('the client was closed; unacknowledged changes stay in its storage for the next start'),
+    );
     this.#teardown(1000, 'client closed');
     browserEvents().removeEventListener?.('online', this.#online);
     await this.#saving;
@@ -235,7 +242,7 @@ export class GregorClient {
     }
     switch (frame.type) {
       case 'hello':
-        this.#mirror.uid = String(frame.uid);
+        this.#adopt(String(frame.uid));
         this.#startHeartbeat(Number(frame.heartbeat_ms) || 30_000);
         this.#setState('syncing');
         this.#sync(true);
@@ -267,6 +274,20 @@ export class GregorClient {
         this.#reminded(frame);
         return;
     }
+  }
+
+  /**
+   * The storage holds another user's state (someone else signed in on this device): forget it, and
+   * never send that user's pending changes under this user's token.
+   */
+  #adopt(uid: string): void {
+    if (this.#mirror.uid === '' || this.#mirror.uid === uid) {
+      this.#mirror.uid = uid;
+      return;
+    }
+    const dropped = this.#mirror.reset(uid);
+    for (const entry of dropped)
+      this.#settle(entry.id, new Error("dropped: the storage held another user's change"));
   }
 
   /** Asks for what was missed (cursor + hash), or for the full state. */
@@ -315,11 +336,12 @@ export class GregorClient {
   #acked(frame: Frame): void {
     const ref = String(frame.ref);
     this.#mirror.removePending(ref);
-    this.#acks.get(ref)?.resolve({
+    const ack: Ack = {
       msgId: String(frame.msg_id),
       seq: frame.seq as number | null,
       status: frame.status as Ack['status'],
-    });
+    };
+    for (const w of this.#acks.get(ref) ?? []) w.resolve(ack);
     this.#acks.delete(ref);
     this.#changed();
   }
@@ -329,8 +351,7 @@ export class GregorClient {
     const message = String(frame.message);
     const ref = typeof frame.ref === 'string' ? frame.ref : null;
     if (ref && !RETRYABLE.has(code) && this.#mirror.removePending(ref)) {
-      this.#acks.get(ref)?.reject(Object.assign(new Error(message), { code }));
-      this.#acks.delete(ref);
+      this.#settle(ref, Object.assign(new Error(message), { code }));
       this.#changed();
     }
     this.#events.emit('error', { code, message });
@@ -344,12 +365,12 @@ export class GregorClient {
   #onClose(code: number, reason: string): void {
     this.#teardown();
     if (this.#closed()) return;
-    if (!shouldReconnect(code)) {
-      this.#setState('closed');
-      this.#events.emit('error', {
-        code: `GREGOR_CLOSE_${code}`,
-        message: reason || 'the server closed the connection for good',
-      });
+    // A fixed token that expired cannot get better by retrying.
+    const final = !shouldReconnect(code) || (code === CLOSE.TOKEN_EXPIRED && !this.#options.getToken);
+    if (final) {
+      const message = reason || 'the server closed the connection for good';
+      this.#events.emit('error', { code: `GREGOR_CLOSE_${code}`, message });
+      this.#end(Object.assign(new Error(message), { code: `GREGOR_CLOSE_${code}` }));
       return;
     }
     this.#scheduleReconnect();
@@ -396,6 +417,18 @@ export class GregorClient {
     void this.#connect();
   };
 
+  /** Closed for good: ready() and every waiting change reject with `error`. */
+  #end(error: Error): void {
+    this.#setState('closed');
+    this.#failReady(error);
+    for (const id of [...this.#acks.keys()]) this.#settle(id, error);
+  }
+
+  #settle(id: string, error: Error): void {
+    for (const w of this.#acks.get(id) ?? []) w.reject(error);
+    this.#acks.delete(id);
+  }
+
   #closed(): boolean {
     return this.#state === 'closed';
   }
@@ -418,7 +451,7 @@ export class GregorClient {
     this.#scheduleExpiry(items);
     if (save)
       this.#saving = this.#saving
-        .then(() => this.#storage.save(this.#key(), this.#mirror.serialize()))
+        .then(() => this.#storage.save(this.#key(), this.#mirror.serialize(this.device, Date.now())))
         .catch((e: unknown) => {
           this.#events.emit('error', {
             code: 'GREGOR_ERR_CLIENT_STORAGE',

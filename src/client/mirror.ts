@@ -16,6 +16,8 @@ export interface OutboxEntry {
 
 interface Persisted {
   readonly v: 1;
+  /** Whose state this is: a client started by another user must not load it, nor send its outbox. */
+  readonly uid: string;
   readonly cursor: number | null;
   readonly items: (Omit<StoredItem, 'digest'> & { digest?: never })[];
   readonly outbox: OutboxEntry[];
@@ -79,6 +81,18 @@ export class Mirror {
     return parseMessage(message, { uid: this.uid, now: 0, trustCtime: true });
   }
 
+  /** Forgets everything (another user signed in with this storage). Returns the dropped outbox. */
+  reset(uid: string): OutboxEntry[] {
+    const dropped = this.outbox;
+    this.#confirmed = new UserState();
+    this.cursor = null;
+    this.#ahead.clear();
+    this.outbox = [];
+    this.#view = null;
+    this.uid = uid;
+    return dropped;
+  }
+
   addPending(entry: OutboxEntry): void {
     this.outbox.push(entry);
     this.#view = null;
@@ -106,9 +120,10 @@ export class Mirror {
     return UserState.hash(this.#confirmed.visibleItems(device, null, now));
   }
 
-  serialize(): string {
-    const items = [...this.#confirmed.allItems()].map(({ digest: _, ...rest }) => rest);
-    const doc: Persisted = { v: 1, cursor: this.cursor, items, outbox: this.outbox };
+  /** Saves what the device shows (confirmed, visible items; tombstones are not needed, see restore) and the outbox. */
+  serialize(device: string, now: number): string {
+    const items = this.#confirmed.visibleItems(device, null, now).map(({ digest: _, ...rest }) => rest);
+    const doc: Persisted = { v: 1, uid: this.uid, cursor: this.cursor, items, outbox: this.outbox };
     return JSON.stringify(doc);
   }
 
@@ -119,6 +134,7 @@ export class Mirror {
   restore(text: string): void {
     const doc = JSON.parse(text) as Persisted;
     if (doc.v !== 1) return;
+    this.uid = doc.uid;
     const replica = new UserState();
     for (const item of doc.items) replica.addItem({ ...item, digest: itemDigest(item) });
     this.#confirmed = replica;

@@ -7,7 +7,7 @@ import type { StorageAdapter } from './storage.js';
  * atomically (write, then rename), so a crash mid-save leaves the previous copy intact.
  *
  * @example
- *   import { FileStorage } from 'gregor/src/client/storage-file.js';
+ *   import { FileStorage } from 'gregor/client/file-storage';
  *   new GregorClient({ url, device, token, storage: new FileStorage('./gregor-client'), WebSocket });
  */
 export class FileStorage implements StorageAdapter {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { GregorClient } from '../../src/client/client.js';
 import { CLOSE } from '../../src/protocol/close-codes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -104,7 +104,7 @@ describe('clients converge', () => {
           await Promise.all(clients.map((c) => c.close()));
         }
       }),
-      { numRuns: 100 },
+      { numRuns: Number(process.env.GREGOR_CLIENT_RUNS ?? 100) },
     );
   }, 240_000);
 });
