@@ -68,10 +68,6 @@ export type Message = InBandMessage | OutOfBandMessage;
 
 export const GREGOR_SYSTEM = 'gregor';
 
-export function isInBand(m: Message): m is InBandMessage {
-  return m.kind !== 'oob';
-}
-
 /** The wire form of an item, exactly as in seed 002. */
 export interface WireItem {
   times: { created: number; expires: number | null; remind_at: number[] };

@@ -62,10 +62,6 @@ export class Hubs {
     return this.#hubs.size;
   }
 
-  all(): IterableIterator<Map<string, DeviceConnection>> {
-    return this.#hubs.values();
-  }
-
   /**
    * Delivers a consumed message to this node's devices of its user, projected per device; each
    * distinct projection is serialised once, however many devices share it.

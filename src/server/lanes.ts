@@ -24,11 +24,6 @@ export class Lanes {
     return next;
   }
 
-  /** Keys with work queued or running. */
-  get busy(): number {
-    return this.#tails.size;
-  }
-
   /** Resolves when every lane queued so far has settled. */
   async drain(): Promise<void> {
     while (this.#tails.size > 0) await Promise.all([...this.#tails.values()]);

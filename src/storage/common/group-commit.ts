@@ -27,11 +27,6 @@ export class GroupCommit<T, R> {
     });
   }
 
-  /** Calls queued but not yet written. */
-  get pending(): number {
-    return this.#queue.length;
-  }
-
   async #drain(): Promise<void> {
     this.#running = true;
     try {
