@@ -8,6 +8,7 @@ import { openEngine } from './engine.js';
 import { Gregord } from './gregord.js';
 import { buildHttp } from './http.js';
 import type { Publisher } from './publisher.js';
+import { RedisPublisher } from './pubsub/redis-publisher.js';
 import { loadDevSecrets } from './secrets.js';
 import { WebSocketGateway } from './websocket.js';
 
@@ -48,13 +49,12 @@ export async function startServer(
   });
   const engine = await openEngine(config);
   const log = pino(options.logger ?? { level: config.logLevel });
-  const gregord = new Gregord({
-    config,
-    engine,
-    auth,
-    log,
-    ...(options.publisher ? { publisher: options.publisher } : {}),
-  });
+  const publisher =
+    options.publisher ??
+    (config.redisUrl
+      ? new RedisPublisher({ url: config.redisUrl, prefix: config.redisPrefix, nodeId: config.nodeId, log })
+      : undefined);
+  const gregord = new Gregord({ config, engine, auth, log, ...(publisher ? { publisher } : {}) });
   const app = buildHttp(gregord);
   const gateway = new WebSocketGateway(gregord);
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { GregorError } from '../protocol/errors.js';
 
 /** Every setting of gregord: a flag `--name` and an environment variable `GREGOR_NAME` (seed 003). */
@@ -31,6 +32,8 @@ export interface Config {
   readonly reminderIntervalMs: number;
   readonly compactAfterMs: number;
   readonly nodeId: string;
+  readonly redisUrl: string | null;
+  readonly redisPrefix: string;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
 }
@@ -182,7 +185,19 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     doc: 'history older than this is compacted hourly (0: never)',
   },
-  { key: 'nodeId', kind: 'string', default: null, doc: "this process's name in a fleet (default: host:pid)" },
+  {
+    key: 'nodeId',
+    kind: 'string',
+    default: null,
+    doc: "this process's name in a fleet (default: host:pid:random)",
+  },
+  {
+    key: 'redisUrl',
+    kind: 'string',
+    default: null,
+    doc: 'Redis for fan-out between nodes (a fleet); unset: one node',
+  },
+  { key: 'redisPrefix', kind: 'string', default: 'gregor:', doc: 'prefix of the per-user Redis channels' },
   {
     key: 'logLevel',
     kind: 'string',
@@ -282,6 +297,10 @@ function atLeast(s: Setting, name: string, value: number, zeroOk = false): numbe
 }
 
 function crossCheck(c: Config): Config {
+  // Reminder leases and fan-out tell nodes apart by this name: never leave it empty.
+  if (!c.nodeId)
+    (c as { nodeId: string }).nodeId =
+      `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   if (c.storage === 'postgres' && !c.postgresUrl && c.postgresShards.length === 0) {
     bad('storage=postgres needs postgres-url (--postgres-url / GREGOR_POSTGRES_URL) or postgres-shards');
   }

@@ -62,6 +62,7 @@ export class Gregord {
     const broadcaster = { name: 'broadcaster', consumeMessage: this.hubs.deliver.bind(this.hubs) };
     this.pipeline = new Pipeline(this.engine, [publisher, broadcaster], this.lanes, this.metrics, this.log);
     this.publisher.onRemote((p) => void this.#onRemote(p, broadcaster));
+    this.publisher.onResync((uids) => this.#resync(uids));
   }
 
   get draining(): boolean {
@@ -143,6 +144,12 @@ export class Gregord {
         ? broadcaster.consumeMessage(p.message, p.result)
         : this.hubs.deliverReminder(p.reminder),
     );
+  }
+
+  /** Devices that may have missed messages reconnect and resync (cheaply, from their cursor). */
+  #resync(uids: readonly string[] | null): void {
+    const devices = uids === null ? this.hubs.everyDevice() : uids.flatMap((uid) => this.hubs.devices(uid));
+    for (const d of devices) d.close(CLOSE.RESYNC, 'fan-out was interrupted: reconnect and resync');
   }
 
   /** Claims due reminders (atomically across nodes) and shows them on the users' devices. */

@@ -58,6 +58,10 @@ export class Hubs {
     return [...(this.#hubs.get(uid)?.values() ?? [])];
   }
 
+  everyDevice(): DeviceConnection[] {
+    return [...this.#hubs.values()].flatMap((hub) => [...hub.values()]);
+  }
+
   get userCount(): number {
     return this.#hubs.size;
   }

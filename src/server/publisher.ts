@@ -17,6 +17,11 @@ export interface Publisher {
   unsubscribe(uid: string): Promise<void>;
   /** Publications from other nodes, for users this node subscribed to. */
   onRemote(handler: (p: Publication) => void): void;
+  /**
+   * Fan-out was interrupted: devices of these users (null: of every user) may have missed
+   * messages and must resync. Called after the interruption ends.
+   */
+  onResync(handler: (uids: readonly string[] | null) => void): void;
   /** False while fan-out between nodes may be losing messages; readiness reports it. */
   readonly healthy: boolean;
   close(): Promise<void>;
@@ -29,5 +34,6 @@ export class LocalPublisher implements Publisher {
   async subscribe(): Promise<void> {}
   async unsubscribe(): Promise<void> {}
   onRemote(): void {}
+  onResync(): void {}
   async close(): Promise<void> {}
 }
