@@ -15,8 +15,8 @@ import type {
 } from './types.js';
 
 export interface ClientOptions {
-  /** `ws://host:port/v1/ws` */
-  readonly url: string;
+  /** `ws://host:port/v1/ws`, or several nodes of a fleet: after a lost connection the next one is tried. */
+  readonly url: string | readonly string[];
   readonly device: string;
   readonly token?: string;
   /** Called on every connect, so an expired token is replaced. */
@@ -62,6 +62,8 @@ export class GregorClient {
   #socket: WebSocketLike | null = null;
   /** Every socket gets a number: callbacks of a stale socket are ignored. */
   #transport = 0;
+  /** Which of the URLs the next connect uses; moves on after every lost connection. */
+  #urlIndex = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #heartbeat: ReturnType<typeof setInterval> | null = null;
   #expiryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -195,7 +197,8 @@ export class GregorClient {
   }
 
   #key(): string {
-    return `${this.#options.url}|${this.device}`;
+    const urls = typeof this.#options.url === 'string' ? [this.#options.url] : this.#options.url;
+    return `${urls[0]}|${this.device}`;
   }
 
   async #connect(): Promise<void> {
@@ -217,8 +220,10 @@ export class GregorClient {
     const Ctor = this.#options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor)
       throw new Error('no WebSocket: pass options.WebSocket (in Node 20: `import WebSocket from "ws"`)');
-    const sep = this.#options.url.includes('?') ? '&' : '?';
-    const socket = new Ctor(`${this.#options.url}${sep}device=${encodeURIComponent(this.device)}`);
+    const urls = typeof this.#options.url === 'string' ? [this.#options.url] : this.#options.url;
+    const url = urls[this.#urlIndex % urls.length]!;
+    const sep = url.includes('?') ? '&' : '?';
+    const socket = new Ctor(`${url}${sep}device=${encodeURIComponent(this.device)}`);
     this.#socket = socket;
     socket.onopen = () => {
       if (transport === this.#transport) socket.send(JSON.stringify({ type: 'auth', token }));
@@ -376,9 +381,10 @@ export class GregorClient {
     this.#scheduleReconnect();
   }
 
-  /** Waits a full-jitter backoff, then connects again. Call after the teardown. */
+  /** Waits a full-jitter backoff, then connects again (to the next URL). Call after the teardown. */
   #scheduleReconnect(): void {
     if (this.#closed()) return;
+    this.#urlIndex++;
     this.#setState('disconnected');
     this.#retryTimer = setTimeout(() => void this.#connect(), this.#backoff.next());
   }
