@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { openEngine } from './engine.js';
 import { Gregord } from './gregord.js';
 import { buildHttp } from './http.js';
+import { Notify } from './notify/index.js';
 import type { Publisher } from './publisher.js';
 import { RedisPublisher } from './pubsub/redis-publisher.js';
 import { loadDevSecrets } from './secrets.js';
@@ -49,14 +50,16 @@ export async function startServer(
   });
   const engine = await openEngine(config);
   const log = pino(options.logger ?? { level: config.logLevel });
-  const publisher =
+  const notify = config.redisUrl ? new Notify({ url: config.redisUrl, log }) : null;
+  const base =
     options.publisher ??
     (config.redisUrl
       ? new RedisPublisher({ url: config.redisUrl, prefix: config.redisPrefix, nodeId: config.nodeId, log })
       : undefined);
+  const publisher = base && notify ? notify.wrap(base) : base;
   const gregord = new Gregord({ config, engine, auth, log, ...(publisher ? { publisher } : {}) });
   const app = buildHttp(gregord);
-  const gateway = new WebSocketGateway(gregord);
+  const gateway = new WebSocketGateway(gregord, notify?.attach(gregord) ?? null);
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   await app.listen({ host: config.host, port: config.port });
   gregord.start();
@@ -73,6 +76,7 @@ export async function startServer(
         await gregord.shutdown((code, reason) => gateway.closeAll(code, reason));
         await gateway.terminateAfter(1000);
         await app.close();
+        notify?.close();
       })();
       return stopping;
     },

@@ -5,6 +5,7 @@ import { parseTimeOrOffset } from '../protocol/time.js';
 import { id, parseMessage } from '../protocol/validate.js';
 import type { Principal } from './auth.js';
 import type { Gregord } from './gregord.js';
+import { registerNotifyRoutes } from './notify/index.js';
 import { OPENAPI } from './openapi.js';
 
 type UidParams = { Params: { uid: string } };
@@ -44,6 +45,8 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
     reply.type(gregord.metrics.registry.contentType).send(await gregord.metrics.registry.metrics()),
   );
   app.get('/openapi.json', async () => OPENAPI);
+  // Notify compatibility (docs/notify.md) comes with Redis, like /notify/ws.
+  if (gregord.config.redisUrl) registerNotifyRoutes(app, gregord);
 
   app.post<UidParams>('/v1/users/:uid/messages', async (request) => {
     const uid = await authorize(gregord, request);

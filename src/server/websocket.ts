@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CLOSE } from '../protocol/close-codes.js';
 import type { Gregord } from './gregord.js';
+import { NOTIFY_WS_PATH, type NotifySockets } from './notify/index.js';
 import { Session } from './session.js';
 
 export const WS_PATH = '/v1/ws';
@@ -17,9 +18,12 @@ export class WebSocketGateway {
   readonly #wss: WebSocketServer;
   readonly #sessions = new Map<WebSocket, Session>();
   readonly #heartbeat: NodeJS.Timeout;
+  /** Notify's `/notify/ws` (only when Redis is configured). */
+  readonly #notify: NotifySockets | null;
 
-  constructor(gregord: Gregord) {
+  constructor(gregord: Gregord, notify: NotifySockets | null = null) {
     this.#gregord = gregord;
+    this.#notify = notify;
     // maxPayload bounds one frame's memory; compression is off: it costs CPU per device on fan-out.
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -31,7 +35,7 @@ export class WebSocketGateway {
   }
 
   get connections(): number {
-    return this.#sessions.size;
+    return this.#sessions.size + (this.#notify?.size ?? 0);
   }
 
   /** Handles an HTTP upgrade request (wire to `server.on('upgrade')`). */
@@ -49,6 +53,13 @@ export class WebSocketGateway {
       return;
     }
     const header = request.headers.authorization;
+    if (url.pathname === NOTIFY_WS_PATH) {
+      const notify = this.#notify!;
+      this.#wss.handleUpgrade(request, socket, head, (ws) =>
+        notify.accept(ws, { url, header, cookie: cookieToken }),
+      );
+      return;
+    }
     const token = header ?? cookieToken;
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       const session = new Session(
@@ -85,9 +96,15 @@ export class WebSocketGateway {
     cookieToken: string | null,
   ): [number, string, string] | null {
     const config = this.#gregord.config;
-    if (url.pathname !== WS_PATH) return [404, 'GREGOR_ERR_NOT_FOUND', `WebSockets live at ${WS_PATH}`];
+    const notify = url.pathname === NOTIFY_WS_PATH;
+    if (!notify && url.pathname !== WS_PATH) {
+      return [404, 'GREGOR_ERR_NOT_FOUND', `WebSockets live at ${WS_PATH}`];
+    }
+    if (notify && !this.#notify) {
+      return [503, 'GREGOR_ERR_NOT_READY', `${NOTIFY_WS_PATH} needs Redis: set redis-url`];
+    }
     if (this.#gregord.draining) return [503, 'GREGOR_ERR_NOT_READY', 'the server is shutting down'];
-    if (this.#sessions.size >= config.maxConnections) {
+    if (this.connections >= config.maxConnections) {
       return [503, 'GREGOR_ERR_TOO_MANY_CONNECTIONS', 'the server is at its connection limit'];
     }
     // A cookie is sent by the browser whatever page opens the socket: only allowed Origins may use it.
@@ -103,13 +120,15 @@ export class WebSocketGateway {
   closeAll(code: number, reason: string): void {
     clearInterval(this.#heartbeat);
     for (const session of this.#sessions.values()) session.close(code, reason);
+    this.#notify?.closeAll(code, reason);
   }
 
   /** Kills sockets that have not closed within `ms` after closeAll. */
   async terminateAfter(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const ws of this.#sessions.keys()) ws.terminate();
+    this.#notify?.terminate();
     this.#wss.close();
   }
 

@@ -9,6 +9,18 @@ import { startTestServer, type TestServer } from '../support/server.js';
 
 const up = (await requirePostgres('fleet')) && (await requireRedis('fleet'));
 
+/** Kills only this test's subscriber connections (named `<prefix><node>:sub`): other tests share the Redis. */
+async function killSubscribers(prefix: string): Promise<void> {
+  const list = String(await redisCommand('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+  const ids = list
+    .split('\n')
+    .filter((line) => line.includes(` name=${prefix}`))
+    .map((line) => /^id=(\d+)/.exec(line)?.[1])
+    .filter((id): id is string => id !== undefined);
+  expect(ids.length).toBe(2);
+  for (const id of ids) await redisCommand('CLIENT', 'KILL', 'ID', id);
+}
+
 describe.skipIf(!up)('two nodes on one PostgreSQL, fanned out through Redis', () => {
   let db: TempDatabase;
   let a: TestServer;
@@ -72,7 +84,7 @@ describe.skipIf(!up)('two nodes on one PostgreSQL, fanned out through Redis', ()
     for (let i = 0; i < 20; i++) {
       const node = i % 2 === 0 ? a : b;
       await node.inject('killed', { system: 'gregor', body: { create: { [`k${i}`]: { category: 'c' } } } });
-      if (i === 8) await redisCommand('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      if (i === 8) await killSubscribers(prefix);
     }
     for (const c of clients) {
       await until(

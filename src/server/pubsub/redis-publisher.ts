@@ -56,13 +56,19 @@ export class RedisPublisher implements Publisher {
 
   constructor(options: RedisPublisherOptions) {
     this.#options = options;
+    // Named connections: an operator (or a test) can find this node's in CLIENT LIST.
+    const name = `${options.prefix}${options.nodeId}`.replace(/[^\x21-\x7e]/g, '_');
     // Fail fast while Redis is down: a publication queued for minutes would arrive out of order.
     this.#pub = new Redis(options.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      lazyConnect: false,
+      connectionName: `${name}:pub`,
     });
-    this.#sub = new Redis(options.url, { autoResubscribe: true, maxRetriesPerRequest: null });
+    this.#sub = new Redis(options.url, {
+      autoResubscribe: true,
+      maxRetriesPerRequest: null,
+      connectionName: `${name}:sub`,
+    });
     this.#pub.on('error', () => {});
     this.#sub.on('error', () => {});
     this.#pub.on('ready', () => void this.#flushUnpublished());

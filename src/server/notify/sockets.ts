@@ -1,0 +1,253 @@
+import type { WebSocket } from 'ws';
+import { CLOSE } from '../../protocol/close-codes.js';
+import { GregorError, isGregorError } from '../../protocol/errors.js';
+import type { Gregord } from '../gregord.js';
+import { type ChannelListener, type NotifyChannels, notifyKeys } from './channels.js';
+
+export const NOTIFY_WS_PATH = '/notify/ws';
+
+/** `?topic=` is client input that costs a Redis subscription each: bound it. */
+const MAX_TOPICS = 16;
+const MAX_TOPIC_LENGTH = 200;
+/** setTimeout cannot wait longer than this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Where the upgrade request carried a token, as read by the WebSocket gateway. */
+export interface NotifyUpgrade {
+  readonly url: URL;
+  /** The Authorization header. */
+  readonly header: string | undefined;
+  /** The auth cookie's value (the gateway has already checked the Origin for it). */
+  readonly cookie: string | null;
+}
+
+interface Conn {
+  readonly ws: WebSocket;
+  readonly channels: string[];
+  readonly listener: ChannelListener;
+  /** Payloads that arrived before the state frame was sent; null once live. */
+  held: Buffer[] | null;
+  heldBytes: number;
+  awaitingPong: boolean;
+  closed: boolean;
+  expiry: NodeJS.Timeout | null;
+}
+
+/**
+ * Notify's `/notify/ws`, frame for frame: `{"kind":"connect","userID"}`, then (after the SUBSCRIBE
+ * is confirmed) `{"kind":"state","state":{...}}` from `HGETALL notify:<uid>:state`, then every raw
+ * payload published on `notify:<uid>` (and `notify_topic:<t>` for `?topic=`). Unlike Notify, a
+ * failed login gets an error frame and a close (4500), never a half-open socket; error frames carry
+ * a message and a Gregor code, no stack trace; a slow socket is cut off instead of blocking Redis.
+ *
+ * @example
+ *   const sockets = new NotifySockets(gregord, channels);
+ *   wss.handleUpgrade(req, socket, head, (ws) => sockets.accept(ws, { url, header, cookie }));
+ */
+export class NotifySockets {
+  readonly #gregord: Gregord;
+  readonly #channels: NotifyChannels;
+  readonly #conns = new Map<WebSocket, Conn>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(gregord: Gregord, channels: NotifyChannels) {
+    this.#gregord = gregord;
+    this.#channels = channels;
+    this.#heartbeat = setInterval(() => this.#sweep(), gregord.config.heartbeatMs);
+    this.#heartbeat.unref();
+    // Payloads published during a Redis outage are lost: reconnecting re-reads the state.
+    channels.onResubscribed(() => this.closeAll(CLOSE.RESYNC, 'notify: pub/sub was interrupted: reconnect'));
+  }
+
+  /** Open Notify sockets (counted against the gateway's connection limit). */
+  get size(): number {
+    return this.#conns.size;
+  }
+
+  /** Takes over an upgraded socket. */
+  accept(ws: WebSocket, upgrade: NotifyUpgrade): void {
+    const token =
+      bearer(upgrade.header) ?? bearer(upgrade.url.searchParams.get('authorization')) ?? upgrade.cookie;
+    const conn: Conn = {
+      ws,
+      channels: [],
+      listener: (payload) => this.#forward(conn, payload),
+      held: [],
+      heldBytes: 0,
+      awaitingPong: false,
+      closed: false,
+      expiry: null,
+    };
+    this.#conns.set(ws, conn);
+    // Notify ignores client frames; so does this.
+    ws.on('message', () => {});
+    ws.on('pong', () => {
+      conn.awaitingPong = false;
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      this.#release(conn);
+      this.#conns.delete(ws);
+    });
+    void this.#open(conn, token, upgrade.url.searchParams.get('topic')).catch((e: unknown) => {
+      this.#gregord.log.error({ err: e }, 'notify: socket setup failed');
+      this.#fail(
+        conn,
+        new GregorError('INTERNAL', 'the server failed to open the stream; it is logged'),
+        1011,
+      );
+    });
+  }
+
+  /** Closes every socket with `code` (shutdown, resync). */
+  closeAll(code: number, reason: string): void {
+    for (const conn of this.#conns.values()) this.#close(conn, code, reason);
+  }
+
+  /** Kills sockets that are still open, and stops the heartbeat. */
+  terminate(): void {
+    clearInterval(this.#heartbeat);
+    for (const ws of this.#conns.keys()) ws.terminate();
+  }
+
+  async #open(conn: Conn, token: string | null, topicParam: string | null): Promise<void> {
+    if (!token) {
+      this.#fail(
+        conn,
+        new GregorError('AUTH_REQUIRED', 'send Authorization: Bearer <token> or ?authorization='),
+      );
+      return;
+    }
+    let uid: string;
+    try {
+      const principal = await this.#gregord.auth.verify(token);
+      if (principal.kind !== 'user' || principal.uid === null) {
+        throw new GregorError('FORBIDDEN', 'a service token names no user: use a user token');
+      }
+      uid = principal.uid;
+      this.#expireAt(conn, principal.expiresAt);
+    } catch (e) {
+      this.#fail(conn, isGregorError(e) ? e : new GregorError('AUTH_INVALID', 'the token does not verify'));
+      return;
+    }
+    const topics = parseTopics(topicParam);
+    if (typeof topics === 'string') {
+      this.#fail(conn, new GregorError('INVALID_ARGUMENT', topics), CLOSE.PROTOCOL_ERROR);
+      return;
+    }
+    if (conn.closed) return;
+    this.#send(conn, JSON.stringify({ kind: 'connect', userID: uid }));
+    // Subscribe first, then read: an update written between the two is still seen (as a payload).
+    conn.channels.push(notifyKeys.user(uid), ...topics.map(notifyKeys.topic));
+    await Promise.all(conn.channels.map((c) => this.#channels.listen(c, conn.listener)));
+    if (conn.closed) return;
+    const state = await this.#channels.state(uid);
+    if (conn.closed) return;
+    this.#send(conn, JSON.stringify({ kind: 'state', state }));
+    const held = conn.held ?? [];
+    conn.held = null;
+    for (const payload of held) this.#forward(conn, payload);
+  }
+
+  #forward(conn: Conn, payload: Buffer): void {
+    if (conn.closed) return;
+    const limit = this.#gregord.config.maxBufferBytes;
+    if (conn.held) {
+      // Payloads waiting for the state frame count against the same limit as queued ones.
+      conn.heldBytes += payload.length;
+      if (conn.held.length > 0 && conn.heldBytes > limit) this.#cutOff(conn);
+      else conn.held.push(payload);
+      return;
+    }
+    const queued = conn.ws.bufferedAmount;
+    if (queued > 0 && queued + payload.length > limit) {
+      this.#cutOff(conn);
+      return;
+    }
+    // As is: the published bytes go out unchanged, as a text frame (as Notify sends them).
+    conn.ws.send(payload, { binary: false });
+  }
+
+  #send(conn: Conn, text: string): void {
+    if (!conn.closed) conn.ws.send(text);
+  }
+
+  #fail(conn: Conn, error: GregorError, code: number = CLOSE.UNAUTHORIZED): void {
+    this.#gregord.metrics.errors.inc({ code: error.code });
+    this.#send(conn, JSON.stringify({ error: { message: error.message, code: error.code } }));
+    this.#close(conn, code, error.code);
+  }
+
+  #cutOff(conn: Conn): void {
+    this.#gregord.metrics.slowConsumers.inc();
+    this.#close(conn, CLOSE.SLOW_CONSUMER, 'send buffer full: reconnect');
+    // Its close frame waits behind the full buffer: do not wait for a reader that is not reading.
+    setTimeout(() => conn.ws.terminate(), 1000).unref();
+  }
+
+  #expireAt(conn: Conn, expiresAt: number | null): void {
+    if (expiresAt === null) return;
+    const ms = expiresAt + this.#gregord.config.jwtLeewaySeconds * 1000 - Date.now();
+    if (ms > MAX_TIMER_MS) return;
+    conn.expiry = setTimeout(
+      () => this.#close(conn, CLOSE.TOKEN_EXPIRED, 'the token expired'),
+      Math.max(0, ms),
+    );
+    conn.expiry.unref();
+  }
+
+  #close(conn: Conn, code: number, reason: string): void {
+    if (conn.closed) return;
+    this.#release(conn);
+    conn.ws.close(code, reason);
+  }
+
+  /** Drops the socket's subscriptions; safe to call twice. */
+  #release(conn: Conn): void {
+    conn.closed = true;
+    conn.held = null;
+    if (conn.expiry) clearTimeout(conn.expiry);
+    for (const channel of conn.channels.splice(0)) this.#channels.unlisten(channel, conn.listener);
+  }
+
+  #sweep(): void {
+    for (const conn of [...this.#conns.values()]) {
+      if (conn.closed) {
+        // Closed a heartbeat ago and still no close handshake: the peer is gone.
+        conn.ws.terminate();
+        continue;
+      }
+      if (conn.awaitingPong) {
+        this.#close(conn, CLOSE.HEARTBEAT_TIMEOUT, 'no pong within the heartbeat interval');
+        conn.ws.terminate();
+        continue;
+      }
+      conn.awaitingPong = true;
+      conn.ws.ping();
+    }
+  }
+}
+
+/** A token without its `Bearer ` prefix; null when absent or empty. */
+function bearer(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const token = value.startsWith('Bearer ') ? value.slice(7).trim() : value.trim();
+  return token === '' ? null : token;
+}
+
+/** `?topic=a,b` → ['a', 'b'], or a message saying why it is refused. */
+function parseTopics(param: string | null): string[] | string {
+  if (param === null) return [];
+  const topics = [
+    ...new Set(
+      param
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (topics.length > MAX_TOPICS) return `topic: at most ${MAX_TOPICS} topics`;
+  if (topics.some((t) => t.length > MAX_TOPIC_LENGTH))
+    return `topic: at most ${MAX_TOPIC_LENGTH} characters each`;
+  return topics;
+}
