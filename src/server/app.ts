@@ -53,8 +53,14 @@ export async function startServer(
   const notify = config.redisUrl ? new Notify({ url: config.redisUrl, log }) : null;
   const base =
     options.publisher ??
-    (config.redisUrl
-      ? new RedisPublisher({ url: config.redisUrl, prefix: config.redisPrefix, nodeId: config.nodeId, log })
+    (config.redisUrl || config.redisNodes.length > 0
+      ? new RedisPublisher({
+          url: config.redisUrl,
+          nodes: config.redisNodes,
+          prefix: config.redisPrefix,
+          nodeId: config.nodeId,
+          log,
+        })
       : undefined);
   const publisher = base && notify ? notify.wrap(base) : base;
   const gregord = new Gregord({ config, engine, auth, log, ...(publisher ? { publisher } : {}) });

@@ -33,6 +33,7 @@ export interface Config {
   readonly compactAfterMs: number;
   readonly nodeId: string;
   readonly redisUrl: string | null;
+  readonly redisNodes: readonly string[];
   readonly redisPrefix: string;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
@@ -196,6 +197,12 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'string',
     default: null,
     doc: 'Redis for fan-out between nodes (a fleet); unset: one node',
+  },
+  {
+    key: 'redisNodes',
+    kind: 'list',
+    default: null,
+    doc: 'Redis Cluster seed nodes (host:port,…): sharded pub/sub (SPUBLISH/SSUBSCRIBE)',
   },
   { key: 'redisPrefix', kind: 'string', default: 'gregor:', doc: 'prefix of the per-user Redis channels' },
   {

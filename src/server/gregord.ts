@@ -1,3 +1,4 @@
+import { Gauge } from 'prom-client';
 import type { Engine } from '../core/state-machine.js';
 import { CLOSE } from '../protocol/close-codes.js';
 import { GregorError, isGregorError } from '../protocol/errors.js';
@@ -63,6 +64,15 @@ export class Gregord {
     this.pipeline = new Pipeline(this.engine, [publisher, broadcaster], this.lanes, this.metrics, this.log);
     this.publisher.onRemote((p) => void this.#onRemote(p, broadcaster));
     this.publisher.onResync((uids) => this.#resync(uids));
+    const publisherRef = this.publisher;
+    new Gauge({
+      name: 'gregor_pubsub_healthy',
+      help: '1 while fan-out between nodes works (always 1 on a single node), 0 while it may be losing messages',
+      registers: [this.metrics.registry],
+      collect() {
+        this.set(publisherRef.healthy ? 1 : 0);
+      },
+    });
   }
 
   get draining(): boolean {

@@ -102,3 +102,84 @@ export async function startRedis(port: number): Promise<RedisProcess> {
     },
   };
 }
+
+/** A three-master Redis Cluster from Debian's redis-server, on its own ports and directory. */
+export async function startRedisCluster(
+  basePort: number,
+): Promise<{ nodes: string[]; stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'gregor-cluster-'));
+  const ports = [basePort, basePort + 1, basePort + 2];
+  const children = await Promise.all(
+    ports.map(async (port) => {
+      const child = spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+        ],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('Ready to accept connections')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+      });
+      return child;
+    }),
+  );
+  const nodes = ports.map((p) => `127.0.0.1:${p}`);
+  await new Promise<void>((resolve, reject) => {
+    const create = spawn(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'],
+      { stdio: 'ignore' },
+    );
+    create.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited with ${code}`)),
+    );
+  });
+  // The cluster is usable once every node agrees the slots are covered.
+  for (const port of ports) {
+    for (let i = 0; ; i++) {
+      const info = await new Promise<string>((resolve) => {
+        const c = spawn('redis-cli', ['-p', String(port), 'cluster', 'info']);
+        let out = '';
+        c.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        c.once('exit', () => resolve(out));
+      });
+      if (info.includes('cluster_state:ok')) break;
+      if (i > 100) throw new Error('the Redis Cluster did not become ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    nodes,
+    async stop() {
+      await Promise.all(
+        children.map((c) => {
+          const exited = new Promise<void>((r) => c.once('exit', () => r()));
+          c.kill('SIGKILL');
+          return exited;
+        }),
+      );
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -115,6 +115,8 @@ describe.skipIf(!up)('two nodes on one PostgreSQL, fanned out through Redis', ()
       const r = await fetch(`${lonely.url}/readyz`);
       expect(r.status).toBe(503);
       expect(((await r.json()) as { checks: { pubsub: string } }).checks.pubsub).toContain('degraded');
+      expect(await (await fetch(`${lonely.url}/metrics`)).text()).toMatch(/^gregor_pubsub_healthy 0$/m);
+      expect(await (await fetch(`${a.url}/metrics`)).text()).toMatch(/^gregor_pubsub_healthy 1$/m);
       // Local delivery goes on without Redis.
       const { device } = await connectDevice(lonely.ws, await lonely.userToken('alone'), 'd');
       await lonely.inject('alone', { system: 'gregor', body: { create: { x: { category: 'c' } } } });

@@ -1,11 +1,14 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { ConsumeResult, Reminder } from '../../core/state-machine.js';
 import type { Message } from '../../protocol/message.js';
 import type { Logger } from '../pipeline.js';
 import type { Publication, Publisher } from '../publisher.js';
 
 export interface RedisPublisherOptions {
-  readonly url: string;
+  /** One Redis (`redis://host:port`)… */
+  readonly url?: string | null;
+  /** …or the seed nodes (`host:port`) of a Redis Cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE) is used. */
+  readonly nodes?: readonly string[];
   /** Channel prefix: `<prefix><uid>`; lets several deployments (or tests) share one Redis. */
   readonly prefix: string;
   readonly nodeId: string;
@@ -43,8 +46,10 @@ const RESYNC_CHANNEL = 'resync';
  *   const publisher = new RedisPublisher({ url: 'redis://127.0.0.1:6379', prefix: 'gregor:', nodeId, log });
  */
 export class RedisPublisher implements Publisher {
-  readonly #pub: Redis;
-  readonly #sub: Redis;
+  readonly #pub: Redis | Cluster;
+  readonly #sub: Redis | Cluster;
+  /** Plain or sharded pub/sub commands: in a cluster a channel lives on the shard of its slot. */
+  readonly #cmd: { publish: string; subscribe: string; unsubscribe: string; event: string };
   readonly #options: RedisPublisherOptions;
   #remote: (p: Publication) => void = () => {};
   #resync: (uids: readonly string[] | null) => void = () => {};
@@ -59,16 +64,31 @@ export class RedisPublisher implements Publisher {
     // Named connections: an operator (or a test) can find this node's in CLIENT LIST.
     const name = `${options.prefix}${options.nodeId}`.replace(/[^\x21-\x7e]/g, '_');
     // Fail fast while Redis is down: a publication queued for minutes would arrive out of order.
-    this.#pub = new Redis(options.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectionName: `${name}:pub`,
-    });
-    this.#sub = new Redis(options.url, {
-      autoResubscribe: true,
-      maxRetriesPerRequest: null,
-      connectionName: `${name}:sub`,
-    });
+    const pubOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `${name}:pub` };
+    const subOptions = { autoResubscribe: true, maxRetriesPerRequest: null, connectionName: `${name}:sub` };
+    if (options.nodes && options.nodes.length > 0) {
+      const seeds = options.nodes.map((n) => ({
+        host: n.split(':')[0]!,
+        port: Number(n.split(':')[1] ?? 6379),
+      }));
+      this.#pub = new Cluster(seeds, { enableOfflineQueue: false, redisOptions: pubOptions });
+      this.#sub = new Cluster(seeds, { shardedSubscribers: true, redisOptions: subOptions });
+      this.#cmd = {
+        publish: 'spublish',
+        subscribe: 'ssubscribe',
+        unsubscribe: 'sunsubscribe',
+        event: 'smessageBuffer',
+      };
+    } else {
+      this.#pub = new Redis(options.url ?? 'redis://127.0.0.1:6379', pubOptions);
+      this.#sub = new Redis(options.url ?? 'redis://127.0.0.1:6379', subOptions);
+      this.#cmd = {
+        publish: 'publish',
+        subscribe: 'subscribe',
+        unsubscribe: 'unsubscribe',
+        event: 'messageBuffer',
+      };
+    }
     this.#pub.on('error', () => {});
     this.#sub.on('error', () => {});
     this.#pub.on('ready', () => void this.#flushUnpublished());
@@ -79,10 +99,10 @@ export class RedisPublisher implements Publisher {
       this.#subReady = false;
       this.#wasDown = true;
     });
-    this.#sub.on('messageBuffer', (channel: Buffer, payload: Buffer) =>
+    this.#sub.on(this.#cmd.event, (channel: Buffer, payload: Buffer) =>
       this.#onMessage(channel.toString(), payload.toString()),
     );
-    void this.#sub.subscribe(this.#channel(RESYNC_CHANNEL)).catch(() => {});
+    void this.#call(this.#sub, 'subscribe', this.#channel(RESYNC_CHANNEL)).catch(() => {});
   }
 
   get healthy(): boolean {
@@ -100,7 +120,7 @@ export class RedisPublisher implements Publisher {
   async publish(p: Publication): Promise<void> {
     const uid = p.kind === 'message' ? p.message.md.uid : p.reminder.uid;
     try {
-      await this.#pub.publish(this.#channel(uid), JSON.stringify(this.#encode(p)));
+      await this.#call(this.#pub, 'publish', this.#channel(uid), JSON.stringify(this.#encode(p)));
     } catch (e) {
       this.#unpublished.add(uid);
       throw e;
@@ -113,14 +133,14 @@ export class RedisPublisher implements Publisher {
    * reconnects, and the devices are told to resync then.
    */
   async subscribe(uid: string): Promise<void> {
-    const subscribing = this.#sub.subscribe(this.#channel(uid)).catch((e: unknown) => {
+    const subscribing = this.#call(this.#sub, 'subscribe', this.#channel(uid)).catch((e: unknown) => {
       this.#options.log.warn({ err: e, uid }, 'subscribe failed; retried on reconnect');
     });
     if (this.#subReady) await subscribing;
   }
 
   async unsubscribe(uid: string): Promise<void> {
-    const unsubscribing = this.#sub.unsubscribe(this.#channel(uid)).catch(() => {});
+    const unsubscribing = this.#call(this.#sub, 'unsubscribe', this.#channel(uid)).catch(() => {});
     if (this.#subReady) await unsubscribing;
   }
 
@@ -129,6 +149,18 @@ export class RedisPublisher implements Publisher {
     this.#closed = true;
     this.#pub.disconnect();
     this.#sub.disconnect();
+  }
+
+  /** Runs the plain or sharded form of a pub/sub command. */
+  #call(
+    client: Redis | Cluster,
+    what: 'publish' | 'subscribe' | 'unsubscribe',
+    ...args: string[]
+  ): Promise<unknown> {
+    const method = (client as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[
+      this.#cmd[what]
+    ]!;
+    return method.apply(client, args);
   }
 
   #channel(name: string): string {
@@ -150,7 +182,7 @@ export class RedisPublisher implements Publisher {
     const uids = [...this.#unpublished];
     try {
       const wire: Wire = { node: this.#options.nodeId, kind: 'resync', uids };
-      await this.#pub.publish(this.#channel(RESYNC_CHANNEL), JSON.stringify(wire));
+      await this.#call(this.#pub, 'publish', this.#channel(RESYNC_CHANNEL), JSON.stringify(wire));
       for (const uid of uids) this.#unpublished.delete(uid);
     } catch {
       // Still down: the next 'ready' tries again.
