@@ -48,10 +48,6 @@ export class Session {
     if (info.token) void this.#authenticate(info.token);
   }
 
-  get device(): DeviceConnection | null {
-    return this.#conn;
-  }
-
   /** A text frame from the client. */
   onFrame(text: string): void {
     if (this.#closed) return;
