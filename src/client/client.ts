@@ -1,6 +1,7 @@
 import type { StoredItem } from '../core/user-state.js';
 import { CLOSE, shouldReconnect } from '../protocol/close-codes.js';
 import type { StateFrameItem } from '../protocol/frames.js';
+import { Acks } from './acks.js';
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { Mirror, type OutboxEntry } from './mirror.js';
@@ -57,7 +58,7 @@ export class GregorClient {
   readonly #mirror = new Mirror();
   readonly #storage: StorageAdapter;
   readonly #backoff: Backoff;
-  readonly #acks = new Map<string, { resolve: (a: Ack) => void; reject: (e: Error) => void }[]>();
+  readonly #acks = new Acks();
   #state: ConnectionState = 'idle';
   #socket: WebSocketLike | null = null;
   /** Every socket gets a number: callbacks of a stale socket are ignored. */
@@ -154,9 +155,7 @@ export class GregorClient {
   send(message: { system: string; body: unknown; id?: string }): Promise<Ack> {
     const id = message.id ?? `${this.device}-${randomId()}`;
     const entry: OutboxEntry = { id, message: { ...message, id }, at: Date.now() };
-    const acked = new Promise<Ack>((resolve, reject) => {
-      this.#acks.set(id, [...(this.#acks.get(id) ?? []), { resolve, reject }]);
-    });
+    const acked = this.#acks.wait(id);
     const queue = () => {
       this.#mirror.addPending(entry);
       this.#changed();
@@ -292,7 +291,7 @@ export class GregorClient {
     }
     const dropped = this.#mirror.reset(uid);
     for (const entry of dropped)
-      this.#settle(entry.id, new Error("dropped: the storage held another user's change"));
+      this.#acks.reject(entry.id, new Error("dropped: the storage held another user's change"));
   }
 
   /** Asks for what was missed (cursor + hash), or for the full state. */
@@ -346,8 +345,7 @@ export class GregorClient {
       seq: frame.seq as number | null,
       status: frame.status as Ack['status'],
     };
-    for (const w of this.#acks.get(ref) ?? []) w.resolve(ack);
-    this.#acks.delete(ref);
+    this.#acks.resolve(ref, ack);
     this.#changed();
   }
 
@@ -356,7 +354,7 @@ export class GregorClient {
     const message = String(frame.message);
     const ref = typeof frame.ref === 'string' ? frame.ref : null;
     if (ref && !RETRYABLE.has(code) && this.#mirror.removePending(ref)) {
-      this.#settle(ref, Object.assign(new Error(message), { code }));
+      this.#acks.reject(ref, Object.assign(new Error(message), { code }));
       this.#changed();
     }
     this.#events.emit('error', { code, message });
@@ -427,12 +425,7 @@ export class GregorClient {
   #end(error: Error): void {
     this.#setState('closed');
     this.#failReady(error);
-    for (const id of [...this.#acks.keys()]) this.#settle(id, error);
-  }
-
-  #settle(id: string, error: Error): void {
-    for (const w of this.#acks.get(id) ?? []) w.reject(error);
-    this.#acks.delete(id);
+    this.#acks.rejectAll(error);
   }
 
   #closed(): boolean {
