@@ -1,0 +1,65 @@
+import { createTempDatabase } from '../../test/support/postgres.js';
+import type { FanoutTarget, Sink } from '../lib/fanout-target.js';
+import { Injector } from '../lib/inject.js';
+import { cpuSeconds } from '../lib/proc.js';
+import { startChild } from '../lib/spawn.js';
+import { closeSocketIoDevices, openSocketIoDevices } from './devices.js';
+
+/**
+ * Starts the Socket.IO + redis-adapter server (bench/socketio/server.ts) in a child process on a
+ * fresh temporary PostgreSQL database (dropped on close), connects `users × devicesPerUser`
+ * socket.io-client devices from this process, and returns a FanoutTarget like
+ * startFanoutTarget's: `inject(i)` sends gregord's bench payload, with its send time, to user
+ * `i % users`.
+ *
+ * @example
+ *   const sio = await startSocketIoTarget(100, 10);
+ *   await sio.inject(0);
+ *   await sio.close();
+ */
+export async function startSocketIoTarget(userCount: number, devicesPerUser: number): Promise<FanoutTarget> {
+  // Durable commits (fsync on), as gregord's SQLite storage is durable before delivery.
+  const db = await createTempDatabase('gregor_bench_sio_');
+  const child = await startChild('socketio', '../socketio/server.ts', [db.url]).catch(async (e: unknown) => {
+    await db.drop();
+    throw e;
+  });
+  const sink: Sink = { deliveries: 0, samples: null, unexpectedCloses: 0 };
+  const onMessage = (text: string) => {
+    sink.deliveries++;
+    if (!sink.samples) return;
+    const at = text.indexOf('"sent":');
+    if (at >= 0) sink.samples.push(performance.now() - Number.parseFloat(text.slice(at + 7, at + 40)));
+  };
+  let sockets: Awaited<ReturnType<typeof openSocketIoDevices>>;
+  try {
+    sockets = await openSocketIoDevices(child.port, {
+      users: Array.from({ length: userCount }, (_, i) => `u${i}`),
+      devicesPerUser,
+      onMessage,
+      onUnexpectedClose: () => sink.unexpectedCloses++,
+    });
+  } catch (e) {
+    await child.stop();
+    await db.drop();
+    throw e;
+  }
+  const injector = new Injector(child.port);
+  let item = 0;
+  return {
+    name: 'Socket.IO + redis-adapter (PostgreSQL)',
+    child,
+    sink,
+    inject(i) {
+      const body = `{"system":"gregor","body":{"create":{"b${item++}":{"category":"bench","body":{"n":${i},"sent":${performance.now()}}}}}}`;
+      return injector.post(`/v1/users/u${i % userCount}/messages`, body);
+    },
+    cpuSeconds: () => cpuSeconds(child.pid),
+    async close() {
+      closeSocketIoDevices(sockets);
+      injector.close();
+      await child.stop();
+      await db.drop();
+    },
+  };
+}
