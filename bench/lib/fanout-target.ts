@@ -1,7 +1,7 @@
 import type WebSocket from 'ws';
 import { makeToken, signingSecrets } from '../../src/cli/tokens.js';
 import { closeDevices, type DeviceTarget, openDevices } from './devices.js';
-import { Injector } from './inject.js';
+import { benchPayload, Injector } from './inject.js';
 import { cpuSeconds } from './proc.js';
 import { type Child, startChild } from './spawn.js';
 
@@ -78,16 +78,13 @@ async function connect(
     { users, devicesPerUser, onFrame, onUnexpectedClose: () => sink.unexpectedCloses++ },
   );
   const injector = new Injector(child.port, headers);
-  // Item IDs never repeat across phases: re-creating an existing item is not delivered.
   let item = 0;
   return {
     name: kind === 'gregord' ? 'gregord (SQLite)' : 'bare ws',
     child,
     sink,
     inject(i) {
-      // The body is built just before the request, so `sent` is the send time.
-      const body = `{"system":"gregor","body":{"create":{"b${item++}":{"category":"bench","body":{"n":${i},"sent":${performance.now()}}}}}}`;
-      return injector.post(`/v1/users/u${i % userCount}/messages`, body);
+      return injector.post(`/v1/users/u${i % userCount}/messages`, benchPayload(item++, i));
     },
     cpuSeconds: () => cpuSeconds(child.pid),
     async close() {

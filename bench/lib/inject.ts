@@ -100,3 +100,15 @@ export async function fixedRate(
   });
   await Promise.all(pending);
 }
+
+/**
+ * The message every server under test gets, so all of them carry the same payload. Built just
+ * before the request, so `sent` is the send time; item IDs never repeat across phases
+ * (re-creating an existing item is not delivered).
+ *
+ * @example
+ *   injector.post(`/v1/users/u${i % users}/messages`, benchPayload(item++, i));
+ */
+export function benchPayload(item: number, i: number): string {
+  return `{"system":"gregor","body":{"create":{"b${item}":{"category":"bench","body":{"n":${i},"sent":${performance.now()}}}}}}`;
+}

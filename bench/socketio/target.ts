@@ -1,6 +1,6 @@
 import { createTempDatabase } from '../../test/support/postgres.js';
 import type { FanoutTarget, Sink } from '../lib/fanout-target.js';
-import { Injector } from '../lib/inject.js';
+import { benchPayload, Injector } from '../lib/inject.js';
 import { cpuSeconds } from '../lib/proc.js';
 import { startChild } from '../lib/spawn.js';
 import { closeSocketIoDevices, openSocketIoDevices } from './devices.js';
@@ -51,8 +51,7 @@ export async function startSocketIoTarget(userCount: number, devicesPerUser: num
     child,
     sink,
     inject(i) {
-      const body = `{"system":"gregor","body":{"create":{"b${item++}":{"category":"bench","body":{"n":${i},"sent":${performance.now()}}}}}}`;
-      return injector.post(`/v1/users/u${i % userCount}/messages`, body);
+      return injector.post(`/v1/users/u${i % userCount}/messages`, benchPayload(item++, i));
     },
     cpuSeconds: () => cpuSeconds(child.pid),
     async close() {
