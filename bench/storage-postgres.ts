@@ -94,6 +94,7 @@ export async function benchPostgres(options: { smoke?: boolean } = {}): Promise<
       unit: 'msg/s',
       baseline,
       target: '≥ 20,000 msg/s',
+      met: wide >= 20_000,
     });
     const hot = await ingest(engine, total, (i) => (i < 0 ? '' : `hot-${total}`));
     figures.push({

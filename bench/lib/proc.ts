@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on every Linux build we target). */
 const TICKS_PER_SECOND = 100;
@@ -15,6 +15,30 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds used so far by every running process named one of `names` (e.g. the `postgres`
+ * backends and `redis-server` a server under test talks to). Processes that exited between two
+ * readings drop out of the sum, so read it around phases where the set is stable (pooled
+ * connections).
+ *
+ * @example
+ *   const before = namedCpuSeconds(['postgres', 'redis-server']);
+ */
+export function namedCpuSeconds(names: readonly string[]): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (names.includes(comm)) total += cpuSeconds(Number(entry));
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return total;
 }
 
 /**
