@@ -15,7 +15,7 @@ export class DeviceConnection {
   readonly #socket: SocketLike;
   readonly #maxBuffer: number;
   readonly #metrics: Metrics;
-  #held: { seq: number | null; text: string }[] | null = null;
+  #held: { seq: number | null; frame: Uint8Array }[] | null = null;
   #heldBytes = 0;
   #closed = false;
 
@@ -41,20 +41,20 @@ export class DeviceConnection {
     const held = this.#held ?? [];
     this.#held = null;
     this.#heldBytes = 0;
-    for (const h of held) if (h.seq === null || h.seq > cursor) this.#write(h.text);
+    for (const h of held) if (h.seq === null || h.seq > cursor) this.#write(h.frame);
   }
 
-  /** Sends a live message frame (text already serialised: one serialisation per fan-out). */
-  deliver(text: string, seq: number | null): void {
+  /** Sends a live message frame, already UTF-8 encoded: one serialisation per fan-out, not per device. */
+  deliver(frame: Uint8Array, seq: number | null): void {
     if (this.#closed) return;
     if (!this.#held) {
-      this.#write(text);
+      this.#write(frame);
       return;
     }
     // Held messages count against the same buffer limit as queued ones.
-    this.#heldBytes += Buffer.byteLength(text);
+    this.#heldBytes += frame.byteLength;
     if (this.#held.length > 0 && this.#heldBytes > this.#maxBuffer) this.#cutOff();
-    else this.#held.push({ seq, text });
+    else this.#held.push({ seq, frame });
   }
 
   send(frame: ServerFrame): void {
@@ -78,14 +78,15 @@ export class DeviceConnection {
    * else: past the buffer limit it is cut off with a retry code, and resyncs when it returns.
    * A frame always fits an empty buffer: the limit is on falling behind, not on one large answer.
    */
-  #write(text: string): void {
+  #write(data: string | Uint8Array): void {
     const queued = this.#socket.bufferedAmount;
-    if (queued > 0 && queued + Buffer.byteLength(text) > this.#maxBuffer) {
+    const bytes = () => (typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
+    if (queued > 0 && queued + bytes() > this.#maxBuffer) {
       this.#cutOff();
       return;
     }
     this.#metrics.framesOut.inc();
-    this.#socket.send(text);
+    this.#socket.send(data);
   }
 
   #cutOff(): void {

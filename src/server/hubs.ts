@@ -74,32 +74,36 @@ export class Hubs {
     const hub = this.#hubs.get(m.md.uid);
     if (!hub) return;
     const hidden: HiddenScopes = (item) => result.deadOnArrival.get(item.id) ?? [];
-    const texts = new Map<object, string>();
+    const frames = new Map<object, Uint8Array>();
+    let deliveries = 0;
     for (const conn of hub.values()) {
       const projected = m.kind === 'oob' ? m : projectForDevice(m, conn.device, hidden);
       if (!projected) continue;
-      let text = texts.get(projected);
-      if (text === undefined) {
+      let frame = frames.get(projected);
+      if (frame === undefined) {
         const wire = messageToWire(projected);
         const message = result.seq === null ? wire : { ...wire, seq: result.seq };
-        text = JSON.stringify({ type: 'message', message });
-        texts.set(projected, text);
+        frame = Buffer.from(JSON.stringify({ type: 'message', message }));
+        frames.set(projected, frame);
       }
-      conn.deliver(text, result.seq);
-      this.#metrics.deliveries.inc();
+      conn.deliver(frame, result.seq);
+      deliveries++;
     }
+    this.#metrics.deliveries.inc(deliveries);
   }
 
   /** Shows a due reminder on the devices its item is for (a device that dismissed the item ignores it). */
   deliverReminder(r: Reminder): void {
-    const text = JSON.stringify({
-      type: 'reminder',
-      item_id: r.item.id,
-      remind_at: r.remindAt / 1000,
-      item: itemToWire(r.item),
-    });
+    const frame = Buffer.from(
+      JSON.stringify({
+        type: 'reminder',
+        item_id: r.item.id,
+        remind_at: r.remindAt / 1000,
+        item: itemToWire(r.item),
+      }),
+    );
     for (const conn of this.devices(r.uid)) {
-      if (r.item.forDevice === null || r.item.forDevice === conn.device) conn.deliver(text, null);
+      if (r.item.forDevice === null || r.item.forDevice === conn.device) conn.deliver(frame, null);
     }
   }
 }

@@ -65,7 +65,7 @@ export class WebSocketGateway {
       const session = new Session(
         this.#gregord,
         {
-          send: (text) => ws.send(text),
+          send: (text) => ws.send(text, { binary: false }),
           close: (code, reason) => ws.close(code, reason),
           get bufferedAmount() {
             return ws.bufferedAmount;
