@@ -1,16 +1,22 @@
 /**
  * The IPC protocol between a bench and the processes it starts (servers under test, connection
  * holders): the child reports `ready`, answers `gc` with its memory, and exits cleanly on `stop`.
+ * `go` and `status` are the child's own (a connection holder: open, and how many so far).
  */
 
 /** Parent → child. */
-export type ToChild = { type: 'gc' } | { type: 'stop' } | { type: 'go'; [key: string]: unknown };
+export type ToChild =
+  | { type: 'gc' }
+  | { type: 'stop' }
+  | { type: 'status' }
+  | { type: 'go'; [key: string]: unknown };
 
 /** Child → parent. */
 export type FromChild =
   | { type: 'ready'; port: number; [key: string]: unknown }
   | { type: 'memory'; rss: number; heapUsed: number; external: number }
   | { type: 'done'; [key: string]: unknown }
+  | { type: 'status'; [key: string]: unknown }
   | { type: 'error'; message: string };
 
 /**

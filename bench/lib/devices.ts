@@ -22,6 +22,15 @@ export interface OpenOptions {
   readonly onFrame?: (text: string) => void;
   /** A socket closed that the bench did not close. */
   readonly onUnexpectedClose?: (code: number) => void;
+  /**
+   * When given, a device that fails to open is reported here and left out of the result instead
+   * of failing the whole call (its socket is closed).
+   */
+  readonly onOpenFailure?: (error: Error) => void;
+  /** A device not live within this many ms fails (default: no limit). */
+  readonly timeoutMs?: number;
+  /** After each batch: devices live so far, and failed so far (with onOpenFailure). */
+  readonly onProgress?: (opened: number, failed: number) => void;
 }
 
 /** Sockets the bench itself closed: their close is not a server dropping a device. */
@@ -30,7 +39,8 @@ const closedByBench = new WeakSet<WebSocket>();
 /**
  * Opens `users × devicesPerUser` device sockets in parallel batches. For gregord each device
  * authenticates with the Authorization header, waits for `hello`, sends `sync` and waits for the
- * `state` answer, so it is a fully attached, live device; for the bare server it only opens.
+ * `state` answer, so it is a fully attached, live device; for the bare server it only opens. One
+ * device that fails fails the call, unless `onOpenFailure` is given.
  *
  * @example
  *   const sockets = await openDevices({ kind: 'bare', port }, { users: ['u0'], devicesPerUser: 10 });
@@ -47,8 +57,19 @@ export async function openDevices(target: DeviceTarget, o: OpenOptions): Promise
   }
   const sockets: WebSocket[] = [];
   const batch = o.batch ?? 200;
+  const onOpenFailure = o.onOpenFailure;
+  let failed = 0;
+  const run = onOpenFailure
+    ? (job: () => Promise<WebSocket>) =>
+        job().catch((e: unknown) => {
+          failed++;
+          onOpenFailure(e as Error);
+          return null;
+        })
+    : (job: () => Promise<WebSocket>) => job();
   for (let i = 0; i < jobs.length; i += batch) {
-    sockets.push(...(await Promise.all(jobs.slice(i, i + batch).map((job) => job()))));
+    for (const ws of await Promise.all(jobs.slice(i, i + batch).map(run))) if (ws) sockets.push(ws);
+    o.onProgress?.(sockets.length, failed);
   }
   return sockets;
 }
@@ -67,9 +88,31 @@ function openDevice(
     ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
     ...(localAddress ? { localAddress } : {}),
   });
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve, fail) => {
+    let settled = false;
+    // A device that failed is closed here: the caller never gets its socket.
+    const reject = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      closedByBench.add(ws);
+      ws.terminate();
+      fail(e);
+    };
+    const timer =
+      o.timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => reject(new Error(`${uid}/${device}: not live within ${o.timeoutMs} ms`)),
+            o.timeoutMs,
+          );
     const live = () => {
+      settled = true;
+      clearTimeout(timer);
       ws.removeAllListeners('message');
+      ws.removeAllListeners('error');
       const onFrame = o.onFrame;
       if (onFrame) ws.on('message', (data) => onFrame(String(data)));
       ws.on('close', (code) => {
