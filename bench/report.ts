@@ -27,7 +27,11 @@ export function percentile(samples: readonly number[], p: number): number {
 
 /** A figure as people read it: thousands separated from 100 up, 3 significant digits below. */
 export const formatValue = (v: number) =>
-  !Number.isFinite(v) ? String(v) : Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(3);
+  !Number.isFinite(v)
+    ? String(v)
+    : Math.abs(v) >= 100
+      ? Math.round(v).toLocaleString('en-US')
+      : v.toPrecision(3);
 
 /** `value / baseline` as "0.58×". */
 export const formatRatio = (value: number, baseline: number) => `${(value / baseline).toFixed(2)}×`;

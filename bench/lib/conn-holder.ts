@@ -5,12 +5,14 @@
  * connections over processes (each has its own open-file limit) and source addresses (each has its
  * own ephemeral ports). Forked by holdConnections (bench/lib/idle.ts).
  */
+
 import type { ToChild } from './child.js';
 import { serveChild } from './child.js';
 import { closeDevices, type DeviceTarget, openDevices } from './devices.js';
+import type { ServerKind } from './servers.js';
 
 /** The servers a holder can connect to. */
-export type HoldKind = DeviceTarget['kind'] | 'socketio';
+export type HoldKind = ServerKind;
 
 /** The `go` message a holder expects. */
 export type HoldOrder = {

@@ -14,12 +14,7 @@ import { type Child, startChild } from './spawn.js';
 
 export type IdleKind = HoldKind;
 
-/** How the figures name each server. */
-export const SERVER_NAMES: Readonly<Record<IdleKind, string>> = {
-  gregord: 'gregord',
-  bare: 'bare ws',
-  socketio: 'Socket.IO + redis-adapter',
-};
+export { SERVER_NAMES } from './servers.js';
 
 export const DEVICES_PER_USER = 10;
 /** Connections per holder process at most. */

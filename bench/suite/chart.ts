@@ -12,10 +12,10 @@ export interface Panel {
   readonly groups: readonly Group[];
 }
 
-const PALETTE = ['#2b6cb0', '#718096', '#dd6b20', '#38a169', '#805ad5'];
-const BAR_W = 46;
-const BAR_GAP = 8;
-const GROUP_GAP = 36;
+const PALETTE = ['#2b6cb0', '#718096', '#dd6b20', '#38a169', '#805ad5', '#d53f8c', '#319795', '#b7791f'];
+const MAX_BAR_W = 46;
+const BAR_GAP = 6;
+const GROUP_GAP = 28;
 const PANEL_W = 420;
 const PLOT_H = 150;
 const LEFT = 16;
@@ -45,23 +45,32 @@ export function svgChart(title: string, panels: readonly Panel[], subject: strin
   const color = (name: string) => PALETTE[names.indexOf(name) % PALETTE.length]!;
   const panelH = 40 + PLOT_H + 50;
   const rows = Math.ceil(panels.length / 2);
-  const legendY = 44;
-  const top = legendY + 24;
   const width = 2 * PANEL_W + 20;
+  // The legend wraps onto as many lines as it needs.
+  const legend: { name: string; x: number; y: number }[] = [];
+  let lx = LEFT;
+  let ly = 44;
+  for (const name of names) {
+    const w = 26 + name.length * 6.2;
+    if (lx + w > width - 10 && lx > LEFT) {
+      lx = LEFT;
+      ly += 18;
+    }
+    legend.push({ name, x: lx, y: ly });
+    lx += w;
+  }
+  const top = ly + 24;
   const height = top + rows * panelH + 10;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${LEFT}" y="24" font-size="15" font-weight="bold">${esc(title)}</text>`,
   ];
-  let lx = LEFT;
-  for (const name of names) {
+  for (const { name, x, y } of legend)
     out.push(
-      `<rect x="${lx}" y="${legendY - 10}" width="11" height="11" fill="${color(name)}"/>`,
-      `<text x="${lx + 15}" y="${legendY}">${esc(name)}</text>`,
+      `<rect x="${x}" y="${y - 10}" width="11" height="11" fill="${color(name)}"/>`,
+      `<text x="${x + 15}" y="${y}">${esc(name)}</text>`,
     );
-    lx += 26 + name.length * 6.2;
-  }
   panels.forEach((panel, i) => {
     const x0 = LEFT + (i % 2) * PANEL_W;
     const y0 = top + Math.floor(i / 2) * panelH;
@@ -71,6 +80,10 @@ export function svgChart(title: string, panels: readonly Panel[], subject: strin
       ...panel.groups.flatMap((g) => bars(g.figure, subject).map((b) => b.value)),
     );
     const baseY = y0 + 28 + PLOT_H;
+    // Bars narrow down so that every group of the panel fits its width.
+    const barCount = panel.groups.reduce((n, g) => n + bars(g.figure, subject).length, 0);
+    const room = PANEL_W - 40 - panel.groups.length * GROUP_GAP - barCount * BAR_GAP;
+    const barW = Math.max(8, Math.min(MAX_BAR_W, Math.floor(room / Math.max(1, barCount))));
     out.push(
       `<text x="${x0}" y="${y0 + 12}" font-size="12" font-weight="bold">${esc(panel.title)} (${esc(unit)})</text>`,
       `<line x1="${x0}" y1="${baseY}" x2="${x0 + PANEL_W - 30}" y2="${baseY}" stroke="black"/>`,
@@ -80,13 +93,13 @@ export function svgChart(title: string, panels: readonly Panel[], subject: strin
       const bs = bars(g.figure, subject);
       bs.forEach((b, j) => {
         const h = Math.max(1, Math.round((PLOT_H - 14) * (b.value / max)));
-        const x = gx + j * (BAR_W + BAR_GAP);
+        const x = gx + j * (barW + BAR_GAP);
         out.push(
-          `<rect x="${x}" y="${baseY - h}" width="${BAR_W}" height="${h}" fill="${color(b.name)}"/>`,
-          `<text x="${x + BAR_W / 2}" y="${baseY - h - 3}" text-anchor="middle">${esc(formatValue(b.value))}</text>`,
+          `<rect x="${x}" y="${baseY - h}" width="${barW}" height="${h}" fill="${color(b.name)}"/>`,
+          `<text x="${x + barW / 2}" y="${baseY - h - 3}" text-anchor="middle" font-size="10">${esc(formatValue(b.value))}</text>`,
         );
       });
-      const groupW = bs.length * (BAR_W + BAR_GAP) - BAR_GAP;
+      const groupW = bs.length * (barW + BAR_GAP) - BAR_GAP;
       out.push(`<text x="${gx + groupW / 2}" y="${baseY + 15}" text-anchor="middle">${esc(g.label)}</text>`);
       gx += groupW + GROUP_GAP;
     }

@@ -19,18 +19,14 @@ import { pathToFileURL } from 'node:url';
 import { type FanoutTarget, startFanoutTarget } from '../lib/fanout-target.js';
 import { closedLoop, fixedRate } from '../lib/inject.js';
 import { namedCpuSeconds, openFileLimit, sleep } from '../lib/proc.js';
+import { SERVER_KINDS, SERVER_NAMES, type ServerKind } from '../lib/servers.js';
 import { type Baseline, type Figure, percentile, printFigures, SMOKE } from '../report.js';
 import { startSocketIoTarget } from '../socketio/target.js';
 import { progress } from './progress.js';
 import type { SectionOptions, SectionResult } from './section.js';
 
-export type Kind = 'gregord' | 'bare' | 'socketio';
-export const KINDS: readonly Kind[] = ['gregord', 'bare', 'socketio'];
-export const SHORT_NAMES: Record<Kind, string> = {
-  gregord: 'gregord',
-  bare: 'bare ws',
-  socketio: 'Socket.IO',
-};
+type Kind = ServerKind;
+const KINDS = SERVER_KINDS;
 
 const DEVICES_PER_USER = 10;
 const IN_FLIGHT = 64;
@@ -256,13 +252,13 @@ function compare(
   target?: { text: string; met: (gregord: number, bare: number, socketio: number) => boolean },
 ): Figure {
   const [g, b, s] = KINDS.map((k) => of(runs[k]!)) as [number, number, number];
-  const baseline: Baseline = { name: SHORT_NAMES.bare, value: b };
+  const baseline: Baseline = { name: SERVER_NAMES.bare, value: b };
   return {
     name,
     value: g,
     unit,
     baseline,
-    also: [{ name: SHORT_NAMES.socketio, value: s }],
+    also: [{ name: SERVER_NAMES.socketio, value: s }],
     ...(target ? { target: target.text, met: target.met(g, b, s) } : {}),
   };
 }

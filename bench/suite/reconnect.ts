@@ -298,7 +298,7 @@ function result(o: SectionOptions, rounds: readonly Round[], seed: number): Sect
     met: worst.nothingMissed.bytes <= SYNCED_TARGET_BYTES,
   });
   return {
-    title: `reconnect — bytes a device receives (WebSocket payload, hello included), user with ${seed} items, gregord (SQLite)${o.smoke ? ' (smoke)' : ''}`,
+    title: `Reconnect: bytes a device receives (WebSocket payload, hello included), user with ${seed} items, gregord (SQLite)${o.smoke ? ' (smoke)' : ''}`,
     figures,
     details: {
       bytes:
