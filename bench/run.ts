@@ -109,7 +109,10 @@ function panels(sections: readonly SectionResult[]): Panel[] {
       groups: pick(
         'Reconnect',
         (f) => f.target !== undefined,
-        (_, f) => f.name,
+        (_, f) => {
+          const k = /missing (\d+)/.exec(f.name)?.[1];
+          return k ? `k = ${k}` : 'nothing missed';
+        },
       ),
     },
   ];
