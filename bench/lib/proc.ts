@@ -17,28 +17,42 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/** CPU seconds per pid of the processes named in `names`, at one moment. */
+export type CpuSnapshot = ReadonlyMap<number, number>;
+
 /**
- * CPU seconds used so far by every running process named one of `names` (e.g. the `postgres`
- * backends and `redis-server` a server under test talks to). Processes that exited between two
- * readings drop out of the sum, so read it around phases where the set is stable (pooled
- * connections).
+ * CPU seconds used so far by each running process named one of `names` (e.g. the `postgres`
+ * backends and `redis-server` a server under test talks to).
  *
  * @example
- *   const before = namedCpuSeconds(['postgres', 'redis-server']);
+ *   const before = namedCpu(['postgres', 'redis-server']);
+ *   await phase();
+ *   const used = namedCpuSince(before, ['postgres', 'redis-server']);
  */
-export function namedCpuSeconds(names: readonly string[]): number {
-  let total = 0;
+export function namedCpu(names: readonly string[]): CpuSnapshot {
+  const cpu = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (names.includes(comm)) total += cpuSeconds(Number(entry));
+      if (names.includes(comm)) cpu.set(Number(entry), cpuSeconds(Number(entry)));
     } catch {
       // The process exited while we looked.
     }
   }
-  return total;
+  return cpu;
+}
+
+/**
+ * CPU seconds those processes used since `before`: a process started since counts whole; one that
+ * exited since counts nothing (its last seconds are lost, never subtracted), so the figure is a
+ * slight underestimate, never negative.
+ */
+export function namedCpuSince(before: CpuSnapshot, names: readonly string[]): number {
+  let used = 0;
+  for (const [pid, now] of namedCpu(names)) used += now - (before.get(pid) ?? 0);
+  return used;
 }
 
 /**

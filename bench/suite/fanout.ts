@@ -18,7 +18,7 @@
 import { pathToFileURL } from 'node:url';
 import { type FanoutTarget, startFanoutTarget } from '../lib/fanout-target.js';
 import { closedLoop, fixedRate } from '../lib/inject.js';
-import { namedCpuSeconds, openFileLimit, sleep } from '../lib/proc.js';
+import { namedCpu, namedCpuSince, openFileLimit, sleep } from '../lib/proc.js';
 import { SERVER_KINDS, SERVER_NAMES, type ServerKind } from '../lib/servers.js';
 import { type Baseline, type Figure, percentile, printFigures, SMOKE } from '../report.js';
 import { startSocketIoTarget } from '../socketio/target.js';
@@ -97,7 +97,8 @@ async function phase(
   const expected = messages * DEVICES_PER_USER;
   t.sink.deliveries = 0;
   t.sink.samples = recordLatency ? [] : null;
-  const cpu0 = t.cpuSeconds() + namedCpuSeconds(SERVICES);
+  const cpu0 = t.cpuSeconds();
+  const services0 = namedCpu(SERVICES);
   const self0 = process.cpuUsage();
   const t0 = performance.now();
   const ticker = setInterval(() => p.update(`${t.sink.deliveries}/${expected} deliveries`), 100);
@@ -117,7 +118,7 @@ async function phase(
     expected,
     seconds,
     perSecond: t.sink.deliveries / seconds,
-    cpuSeconds: t.cpuSeconds() + namedCpuSeconds(SERVICES) - cpu0,
+    cpuSeconds: t.cpuSeconds() - cpu0 + namedCpuSince(services0, SERVICES),
     generatorCores: (self.user + self.system) / 1e6 / seconds,
     ...(recordLatency
       ? {
