@@ -4,7 +4,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { CLOSE } from '../protocol/close-codes.js';
 import type { Gregord } from './gregord.js';
 import { NOTIFY_WS_PATH, type NotifySockets } from './notify/index.js';
-import { Session } from './session.js';
+import { Session, type UpgradeInfo } from './session.js';
 
 export const WS_PATH = '/v1/ws';
 
@@ -60,32 +60,43 @@ export class WebSocketGateway {
       );
       return;
     }
-    const token = header ?? cookieToken;
-    this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      const session = new Session(
-        this.#gregord,
-        {
-          send: (text) => ws.send(text, { binary: false }),
-          close: (code, reason) => ws.close(code, reason),
-          get bufferedAmount() {
-            return ws.bufferedAmount;
-          },
+    const info: UpgradeInfo = {
+      token: header ?? cookieToken,
+      device: url.searchParams.get('device'),
+      uid: url.searchParams.get('uid'),
+    };
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#attach(ws, info));
+  }
+
+  /**
+   * Gives an upgraded socket its Session. A method of its own so that the socket's listeners
+   * capture only the socket and the session: closures made inside handleUpgrade would keep its
+   * URL and headers alive for as long as the connection lasts.
+   */
+  #attach(ws: WebSocket, info: UpgradeInfo): void {
+    const session = new Session(
+      this.#gregord,
+      {
+        send: (text) => ws.send(text, { binary: false }),
+        close: (code, reason) => ws.close(code, reason),
+        get bufferedAmount() {
+          return ws.bufferedAmount;
         },
-        { token, device: url.searchParams.get('device'), uid: url.searchParams.get('uid') },
-      );
-      this.#sessions.set(ws, session);
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) session.onFrame('\u0000');
-        else session.onFrame(data.toString());
-      });
-      ws.on('pong', () => {
-        session.awaitingPong = false;
-      });
-      ws.on('error', () => ws.terminate());
-      ws.on('close', () => {
-        this.#sessions.delete(ws);
-        session.onClose();
-      });
+      },
+      info,
+    );
+    this.#sessions.set(ws, session);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) session.onFrame('\u0000');
+      else session.onFrame(data.toString());
+    });
+    ws.on('pong', () => {
+      session.awaitingPong = false;
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      this.#sessions.delete(ws);
+      session.onClose();
     });
   }
 
