@@ -8,7 +8,7 @@
 
 import type { ToChild } from './child.js';
 import { serveChild } from './child.js';
-import { closeDevices, type DeviceTarget, openDevices } from './devices.js';
+import { closeDevices, openDevices } from './devices.js';
 import type { ServerKind } from './servers.js';
 
 /** The servers a holder can connect to. */
