@@ -20,8 +20,21 @@ export class Injector {
     this.#agent = new Agent({ keepAlive: true, maxSockets });
   }
 
-  /** POSTs `body`; rejects unless the answer is 2xx. */
-  post(path: string, body: string): Promise<void> {
+  /**
+   * POSTs `body`; rejects unless the answer is 2xx. A request written on a kept-alive socket that
+   * the server closed at that very moment (its idle timeout) fails with ECONNRESET before the
+   * server read it: that one is retried, as Node's documentation advises (`reusedSocket`).
+   */
+  async post(path: string, body: string): Promise<void> {
+    try {
+      await this.#post(path, body);
+    } catch (e) {
+      if (!(e as { reusedSocket?: boolean }).reusedSocket) throw e;
+      await this.#post(path, body);
+    }
+  }
+
+  #post(path: string, body: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -43,7 +56,10 @@ export class Injector {
           });
         },
       );
-      req.on('error', reject);
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        const retriable = req.reusedSocket && e.code === 'ECONNRESET';
+        reject(Object.assign(e, { reusedSocket: retriable }));
+      });
       req.end(body);
     });
   }
@@ -86,19 +102,26 @@ export async function fixedRate(
 ): Promise<void> {
   const total = Math.round(perSecond * seconds);
   const pending: Promise<void>[] = [];
+  // The first failure, kept until every send is sent: a rejection must not go unhandled meanwhile.
+  let failure: unknown = null;
+  const guarded = (i: number) =>
+    send(i).catch((e: unknown) => {
+      failure ??= e;
+    });
   const t0 = performance.now();
   let sent = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
       // Sends what is due by now: a late timer catches up instead of lowering the rate.
       const due = Math.min(total, Math.floor(((performance.now() - t0) * perSecond) / 1000) + 1);
-      while (sent < due) pending.push(send(sent++));
+      while (sent < due) pending.push(guarded(sent++));
       if (sent < total) setTimeout(tick, 1);
       else resolve();
     };
     tick();
   });
   await Promise.all(pending);
+  if (failure !== null) throw failure;
 }
 
 /**
