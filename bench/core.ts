@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Message } from '../src/protocol/message.js';
 import { parseMessage } from '../src/protocol/validate.js';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
+import { benchCreate } from './lib/messages.js';
 import { type Figure, percentile, printFigures, SMOKE } from './report.js';
 
 const MESSAGES = SMOKE ? 5_000 : 200_000;
@@ -17,25 +18,8 @@ const ITEMS = SMOKE ? 1_000 : 10_000;
 const STATE_CALLS = SMOKE ? 20 : 200;
 const NOW = 1_700_000_000_000;
 
-function wireCreate(i: number): unknown {
-  return {
-    id: `m${i}`,
-    system: 'gregor',
-    body: {
-      create: {
-        [`i${i}`]: {
-          times: { expires: '+30d', remind_at: ['+1h'] },
-          for_device: i % 10 === 0 ? 'phone' : null,
-          category: i % 3 === 0 ? 'follow' : 'joined',
-          body: { who: `user${i % 977}`, n: i },
-        },
-      },
-    },
-  };
-}
-
 async function consumeRate(): Promise<Figure[]> {
-  const wire = Array.from({ length: MESSAGES }, (_, i) => wireCreate(i));
+  const wire = Array.from({ length: MESSAGES }, (_, i) => benchCreate(i));
   let t0 = performance.now();
   const messages: Message[] = wire.map((w, i) => parseMessage(w, { uid: `u${i % USERS}`, now: NOW + i }));
   const parseSeconds = (performance.now() - t0) / 1000;
@@ -72,7 +56,7 @@ async function consumeRate(): Promise<Figure[]> {
 async function stateLatency(): Promise<Figure[]> {
   const engine = new MemoryEngine({ now: () => NOW });
   for (let i = 0; i < ITEMS; i++)
-    await engine.consumeMessage(parseMessage(wireCreate(i), { uid: 'big', now: NOW - ITEMS + i }));
+    await engine.consumeMessage(parseMessage(benchCreate(i), { uid: 'big', now: NOW - ITEMS + i }));
   const items = [...(await engine.state('big')).items];
   const timings: Record<string, number[]> = { global: [], device: [], past: [], baseline: [] };
   for (let i = 0; i < STATE_CALLS; i++) {

@@ -15,28 +15,13 @@ import Database from 'better-sqlite3';
 import type { Message } from '../src/protocol/message.js';
 import { parseMessage } from '../src/protocol/validate.js';
 import { openSqliteEngine } from '../src/storage/sqlite/index.js';
+import { benchCreate } from './lib/messages.js';
 import { type Figure, percentile, printFigures } from './report.js';
 
 const NOW = 1_700_000_000_000;
 
 function create(uid: string, i: number): Message {
-  return parseMessage(
-    {
-      id: `m${i}`,
-      system: 'gregor',
-      body: {
-        create: {
-          [`i${i}`]: {
-            times: { expires: '+30d', remind_at: ['+1h'] },
-            for_device: i % 10 === 0 ? 'phone' : null,
-            category: i % 3 === 0 ? 'follow' : 'joined',
-            body: { who: `user${i % 977}`, n: i },
-          },
-        },
-      },
-    },
-    { uid, now: NOW + i },
-  );
+  return parseMessage(benchCreate(i), { uid, now: NOW + i });
 }
 
 async function ingest(dir: string, count: number, producers: number): Promise<number> {

@@ -66,6 +66,26 @@ async function connect(
     tokens = new Map();
     for (const uid of users) tokens.set(uid, await makeToken({ secret: secrets.user, uid, ttlSeconds }));
   }
+  const { sink, onFrame } = newSink();
+  const sockets: WebSocket[] = await openDevices(
+    { kind, port: child.port, ...(tokens ? { tokens } : {}) },
+    { users, devicesPerUser, onFrame, onUnexpectedClose: () => sink.unexpectedCloses++ },
+  );
+  return fanoutTarget({
+    name: kind === 'gregord' ? 'gregord (SQLite)' : 'bare ws',
+    child,
+    sink,
+    headers,
+    userCount,
+    closeDevices: () => closeDevices(sockets),
+  });
+}
+
+/**
+ * An empty sink and the frame handler that fills it: each frame is one delivery and, while the
+ * phase records latency, `now − sent` read from the bench payload.
+ */
+export function newSink(): { sink: Sink; onFrame: (text: string) => void } {
   const sink: Sink = { deliveries: 0, samples: null, unexpectedCloses: 0 };
   const onFrame = (text: string) => {
     sink.deliveries++;
@@ -73,24 +93,38 @@ async function connect(
     const at = text.indexOf('"sent":');
     if (at >= 0) sink.samples.push(performance.now() - Number.parseFloat(text.slice(at + 7, at + 40)));
   };
-  const sockets: WebSocket[] = await openDevices(
-    { kind, port: child.port, ...(tokens ? { tokens } : {}) },
-    { users, devicesPerUser, onFrame, onUnexpectedClose: () => sink.unexpectedCloses++ },
-  );
-  const injector = new Injector(child.port, headers);
+  return { sink, onFrame };
+}
+
+/**
+ * The FanoutTarget of a started server whose devices are connected: `inject(i)` posts the bench
+ * payload to user `i % userCount`; `close()` closes the devices, the injector and the server,
+ * then runs `afterStop` (e.g. dropping the server's database).
+ */
+export function fanoutTarget(o: {
+  readonly name: string;
+  readonly child: Child;
+  readonly sink: Sink;
+  readonly headers?: Record<string, string>;
+  readonly userCount: number;
+  readonly closeDevices: () => void;
+  readonly afterStop?: () => Promise<void>;
+}): FanoutTarget {
+  const injector = new Injector(o.child.port, o.headers);
   let item = 0;
   return {
-    name: kind === 'gregord' ? 'gregord (SQLite)' : 'bare ws',
-    child,
-    sink,
+    name: o.name,
+    child: o.child,
+    sink: o.sink,
     inject(i) {
-      return injector.post(`/v1/users/u${i % userCount}/messages`, benchPayload(item++, i));
+      return injector.post(`/v1/users/u${i % o.userCount}/messages`, benchPayload(item++, i));
     },
-    cpuSeconds: () => cpuSeconds(child.pid),
+    cpuSeconds: () => cpuSeconds(o.child.pid),
     async close() {
-      closeDevices(sockets);
+      o.closeDevices();
       injector.close();
-      await child.stop();
+      await o.child.stop();
+      await o.afterStop?.();
     },
   };
 }

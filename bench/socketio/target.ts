@@ -1,7 +1,5 @@
 import { createTempDatabase } from '../../test/support/postgres.js';
-import type { FanoutTarget, Sink } from '../lib/fanout-target.js';
-import { benchPayload, Injector } from '../lib/inject.js';
-import { cpuSeconds } from '../lib/proc.js';
+import { type FanoutTarget, fanoutTarget, newSink } from '../lib/fanout-target.js';
 import { startChild } from '../lib/spawn.js';
 import { closeSocketIoDevices, openSocketIoDevices } from './devices.js';
 
@@ -24,19 +22,13 @@ export async function startSocketIoTarget(userCount: number, devicesPerUser: num
     await db.drop();
     throw e;
   });
-  const sink: Sink = { deliveries: 0, samples: null, unexpectedCloses: 0 };
-  const onMessage = (text: string) => {
-    sink.deliveries++;
-    if (!sink.samples) return;
-    const at = text.indexOf('"sent":');
-    if (at >= 0) sink.samples.push(performance.now() - Number.parseFloat(text.slice(at + 7, at + 40)));
-  };
+  const { sink, onFrame } = newSink();
   let sockets: Awaited<ReturnType<typeof openSocketIoDevices>>;
   try {
     sockets = await openSocketIoDevices(child.port, {
       users: Array.from({ length: userCount }, (_, i) => `u${i}`),
       devicesPerUser,
-      onMessage,
+      onMessage: onFrame,
       onUnexpectedClose: () => sink.unexpectedCloses++,
     });
   } catch (e) {
@@ -44,21 +36,12 @@ export async function startSocketIoTarget(userCount: number, devicesPerUser: num
     await db.drop();
     throw e;
   }
-  const injector = new Injector(child.port);
-  let item = 0;
-  return {
+  return fanoutTarget({
     name: 'Socket.IO + redis-adapter (PostgreSQL)',
     child,
     sink,
-    inject(i) {
-      return injector.post(`/v1/users/u${i % userCount}/messages`, benchPayload(item++, i));
-    },
-    cpuSeconds: () => cpuSeconds(child.pid),
-    async close() {
-      closeSocketIoDevices(sockets);
-      injector.close();
-      await child.stop();
-      await db.drop();
-    },
-  };
+    userCount,
+    closeDevices: () => closeSocketIoDevices(sockets),
+    afterStop: () => db.drop(),
+  });
 }
