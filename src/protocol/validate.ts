@@ -25,6 +25,8 @@ export interface ParseContext {
 
 const ID = /^[A-Za-z0-9._:~-]+$/;
 const SYSTEM = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+/** In `u` mode a surrogate pair is one code point, so this matches only a lone (unpaired) surrogate. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 type Obj = { readonly [key: string]: unknown };
 
@@ -198,7 +200,18 @@ function string(value: unknown, path: string, max: number): string {
   if (typeof value !== 'string' || value.length === 0)
     invalid(path, `expected a non-empty string, got ${kindOf(value)}`);
   if (value.length > max) tooLarge(path, `${value.length} characters is over the limit of ${max}`);
+  wellFormed(value, path);
   return value;
+}
+
+/**
+ * Refuses a string that is not well-formed Unicode: a lone surrogate has no UTF-8 form, so an
+ * engine would store U+FFFD while the hash covered the original, and replicas would diverge.
+ */
+function wellFormed(value: string, path: string): void {
+  if (LONE_SURROGATE.test(value)) {
+    invalid(path, 'must be well-formed Unicode (a lone UTF-16 surrogate cannot be stored as sent)');
+  }
 }
 
 function onlyKeys(o: Obj, allowed: readonly string[], path: string): void {
@@ -218,11 +231,14 @@ function json(value: unknown, path: string, maxBytes: number): Json {
     else if (typeof v === 'number') {
       if (!Number.isFinite(v)) invalid(at, 'numbers must be finite');
       bytes += 8;
-    } else if (typeof v === 'string') bytes += v.length + 2;
-    else if (Array.isArray(v)) {
+    } else if (typeof v === 'string') {
+      wellFormed(v, at);
+      bytes += v.length + 2;
+    } else if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, `${at}[${i}]`);
     } else if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
       for (const [k, x] of Object.entries(v)) {
+        wellFormed(k, `${at}: key ${JSON.stringify(k.slice(0, 64))}`);
         bytes += k.length + 3;
         walk(x, depth + 1, `${at}.${k.slice(0, 64)}`);
       }

@@ -655,6 +655,26 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         harness.engine = await harness.reopen();
         expect(await engine().state(uid)).toEqual(before);
       });
+
+      it('tricky but legal Unicode is stored byte for byte: the same items and state hash after a reopen', async () => {
+        const uid = freshUid();
+        const text = 'emoji 😀 e\u0301 \ufffd \u2028 \u2029 \u{10ffff} end';
+        const body = { [text]: [text, { k: text }], plain: text };
+        await engine().consumeMessage(
+          wire(uid, s(1000), { system: 'gregor', body: { create: { a: { category: text, body } } } }),
+        );
+        const before = await engine().state(uid);
+        expect(before.items.map((i) => [i.category, i.body])).toEqual([[text, body]]);
+        expect(before.hash).toBe(stateHash(before.items.map(itemDigest)));
+        const log = (await engine().messagesAfter(uid, null, 0)).messages;
+        const harness = get();
+        if (harness.reopen) harness.engine = await harness.reopen();
+        const after = await engine().state(uid);
+        expect(after.items).toEqual(before.items);
+        expect(after.hash).toBe(before.hash);
+        expect(after.hash).toBe(stateHash(after.items.map(itemDigest)));
+        expect((await engine().messagesAfter(uid, null, 0)).messages).toEqual(log);
+      });
     });
   });
 }
