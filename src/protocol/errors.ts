@@ -17,6 +17,17 @@ export const ERROR_CODES = {
     status: 400,
     summary: 'A time is neither Unix seconds, an ISO 8601 string with a zone, nor an offset like "+1h".',
   },
+  BAD_REQUEST: {
+    code: 'GREGOR_ERR_BAD_REQUEST',
+    status: 400,
+    summary:
+      'The HTTP request itself is malformed (its framing, Content-Length, headers or target); nothing was read.',
+  },
+  REQUEST_TIMEOUT: {
+    code: 'GREGOR_ERR_REQUEST_TIMEOUT',
+    status: 408,
+    summary: "The request did not arrive whole within the server's request timeout; send it again, faster.",
+  },
   INVALID_ARGUMENT: {
     code: 'GREGOR_ERR_INVALID_ARGUMENT',
     status: 400,

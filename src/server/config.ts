@@ -28,6 +28,9 @@ export interface Config {
   readonly rateLimitBurst: number;
   readonly maxDevicesPerUser: number;
   readonly maxConnections: number;
+  readonly maxPendingAuth: number;
+  readonly maxPendingAuthPerAddress: number;
+  readonly requestTimeoutMs: number;
   readonly syncMessageLimit: number;
   readonly reminderIntervalMs: number;
   readonly compactAfterMs: number;
@@ -163,7 +166,28 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'int',
     default: '100000',
     min: 1,
-    doc: 'connections per process: bounds memory',
+    doc: 'authenticated connections per process: bounds memory',
+  },
+  {
+    key: 'maxPendingAuth',
+    kind: 'int',
+    default: '10000',
+    min: 1,
+    doc: 'sockets still authenticating, per process: their own budget, so they never keep users out',
+  },
+  {
+    key: 'maxPendingAuthPerAddress',
+    kind: 'int',
+    default: '32',
+    min: 1,
+    doc: 'sockets still authenticating from one IP address: one client cannot take the whole budget',
+  },
+  {
+    key: 'requestTimeoutMs',
+    kind: 'duration',
+    default: '30s',
+    min: 100,
+    doc: 'time to receive a whole HTTP request: a client that sends its body byte by byte is cut off',
   },
   {
     key: 'syncMessageLimit',

@@ -1,5 +1,6 @@
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { GregorError, isGregorError } from '../protocol/errors.js';
+import { ERROR_CODES, GregorError, isGregorError } from '../protocol/errors.js';
 import { messageToWire, stateBlob } from '../protocol/message.js';
 import { parseTimeOrOffset } from '../protocol/time.js';
 import { id, parseMessage } from '../protocol/validate.js';
@@ -7,6 +8,7 @@ import type { Principal } from './auth.js';
 import type { Gregord } from './gregord.js';
 import { registerNotifyRoutes } from './notify/index.js';
 import { OPENAPI } from './openapi.js';
+import { writeRefusal } from './raw-refusal.js';
 
 type UidParams = { Params: { uid: string } };
 
@@ -19,6 +21,19 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: gregord.config.maxMessageBytes,
+    // A request must arrive whole in time: a body sent a byte at a time cannot hold a socket
+    // forever. Node reads these when the server is made (setting them later has no effect), and
+    // checks them every 30 s by default: often enough for the limit to hold.
+    http: {
+      requestTimeout: gregord.config.requestTimeoutMs,
+      headersTimeout: Math.min(60_000, gregord.config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(5000, Math.max(100, gregord.config.requestTimeoutMs / 4)),
+    },
+    requestTimeout: gregord.config.requestTimeoutMs,
+    // IDs are up to 128 characters (Fastify's default of 100 would answer 414 to legal user IDs).
+    routerOptions: { maxParamLength: 256 },
+    // Errors of the HTTP framing layer (before any route runs) get coded bodies too.
+    clientErrorHandler: (error, socket) => refuseMalformed(gregord, error, socket),
   });
 
   // Messages are JSON: any other body gets a clear 415, not a confusing validation error.
@@ -165,6 +180,27 @@ function toGregorError(error: unknown, request: FastifyRequest, gregord: Gregord
   }
   gregord.log.error({ err: error, url: request.url }, 'unhandled error');
   return new GregorError('INTERNAL', 'the server failed to handle the request; it is logged');
+}
+
+/** Statuses Node's HTTP parser uses for what it refuses, and the code each gets. */
+const CLIENT_ERRORS: Record<string, [number, GregorError['kind'], string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'the request did not arrive whole in time'],
+  HPE_HEADER_OVERFLOW: [431, 'TOO_LARGE', 'the request headers are too large'],
+};
+
+/** Answers what Node's HTTP parser refused (bad framing, a timeout) with a coded body, then closes. */
+function refuseMalformed(gregord: Gregord, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, kind, message] = CLIENT_ERRORS[error.code ?? ''] ?? [
+    400,
+    'BAD_REQUEST',
+    `the HTTP request is malformed (${error.code ?? 'unreadable'})`,
+  ];
+  gregord.metrics.errors.inc({ code: ERROR_CODES[kind].code });
+  // Node's own rule: once a response has begun, nothing more can be written on the socket.
+  const response = (socket as { _httpMessage?: { _headerSent?: boolean } })._httpMessage;
+  if (!socket.writable || response?._headerSent) socket.destroy();
+  else writeRefusal(socket, status, ERROR_CODES[kind].code, message);
 }
 
 function sendError(gregord: Gregord, reply: FastifyReply, error: GregorError): FastifyReply {

@@ -15,6 +15,8 @@ export interface UpgradeInfo {
   readonly device: string | null;
   /** `?uid=`: the user a service token acts for. */
   readonly uid: string | null;
+  /** Gives back the socket's place in the pre-authentication budget (idempotent). */
+  readonly authenticated: () => void;
 }
 
 /**
@@ -130,6 +132,7 @@ export class Session {
         return;
       }
       this.#conn = conn;
+      this.#info.authenticated();
       this.#clearTimers();
       if (principal.expiresAt !== null) {
         const left = Math.max(0, principal.expiresAt - Date.now());

@@ -4,6 +4,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { CLOSE } from '../protocol/close-codes.js';
 import type { Gregord } from './gregord.js';
 import { NOTIFY_WS_PATH, type NotifySockets } from './notify/index.js';
+import { PreAuthBudget } from './pre-auth.js';
+import { writeRefusal } from './raw-refusal.js';
 import { Session, type UpgradeInfo } from './session.js';
 
 export const WS_PATH = '/v1/ws';
@@ -20,6 +22,7 @@ export class WebSocketGateway {
   readonly #heartbeat: NodeJS.Timeout;
   /** Notify's `/notify/ws` (only when Redis is configured). */
   readonly #notify: NotifySockets | null;
+  readonly #preAuth: PreAuthBudget;
 
   constructor(gregord: Gregord, notify: NotifySockets | null = null) {
     this.#gregord = gregord;
@@ -30,26 +33,44 @@ export class WebSocketGateway {
       maxPayload: gregord.config.maxMessageBytes,
       perMessageDeflate: false,
     });
+    this.#preAuth = new PreAuthBudget(gregord.config.maxPendingAuth, gregord.config.maxPendingAuthPerAddress);
     this.#heartbeat = setInterval(() => this.#sweep(), gregord.config.heartbeatMs);
     this.#heartbeat.unref();
   }
 
+  /** Authenticated connections (sockets still authenticating have their own budget). */
   get connections(): number {
-    return this.#sessions.size + (this.#notify?.size ?? 0);
+    return Math.max(0, this.#sessions.size - this.#preAuth.size) + (this.#notify?.size ?? 0);
   }
 
-  /** Handles an HTTP upgrade request (wire to `server.on('upgrade')`). */
+  /**
+   * Handles an HTTP upgrade request (wire to `server.on('upgrade')`). It runs before any
+   * authentication, so nothing in it may throw past it: a request it cannot read is refused.
+   */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    // Until ws takes the socket over, a reset from the peer must not become an uncaught 'error'.
+    socket.on('error', () => socket.destroy());
+    try {
+      this.#upgrade(request, socket, head);
+    } catch (e) {
+      this.#gregord.log.error({ err: e }, 'upgrade failed');
+      refuse(socket, [500, 'GREGOR_ERR_INTERNAL', 'the server failed to handle the upgrade; it is logged']);
+    }
+  }
+
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = URL.canParse(request.url ?? '/', 'http://localhost')
+      ? new URL(request.url ?? '/', 'http://localhost')
+      : null;
+    if (url === null) {
+      refuse(socket, [400, 'GREGOR_ERR_BAD_REQUEST', 'the request target is not a valid URL']);
+      return;
+    }
     const config = this.#gregord.config;
     const cookieToken = config.authCookie ? readCookie(request.headers.cookie, config.authCookie) : null;
     const refusal = this.#refusal(url, request.headers.origin, cookieToken);
     if (refusal) {
-      const [status, code, message] = refusal;
-      const body = JSON.stringify({ code, message });
-      socket.end(
-        `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
-      );
+      refuse(socket, refusal);
       return;
     }
     const header = request.headers.authorization;
@@ -60,10 +81,27 @@ export class WebSocketGateway {
       );
       return;
     }
+    const place = this.#preAuth.take(request.socket.remoteAddress ?? '');
+    if (typeof place === 'string') {
+      refuse(
+        socket,
+        place === 'server'
+          ? [503, 'GREGOR_ERR_TOO_MANY_CONNECTIONS', 'too many sockets are waiting to authenticate']
+          : [
+              429,
+              'GREGOR_ERR_TOO_MANY_CONNECTIONS',
+              'too many sockets from this address are waiting to authenticate',
+            ],
+      );
+      return;
+    }
+    // The raw socket's close releases the place too, also when the upgrade never completes.
+    socket.once('close', place);
     const info: UpgradeInfo = {
       token: header ?? cookieToken,
       device: url.searchParams.get('device'),
       uid: url.searchParams.get('uid'),
+      authenticated: place,
     };
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#attach(ws, info));
   }
@@ -156,11 +194,23 @@ export class WebSocketGateway {
   }
 }
 
+function refuse(socket: Duplex, [status, code, message]: [number, string, string]): void {
+  writeRefusal(socket, status, code, message);
+}
+
+/** A cookie's value, URL-decoded where it is valid percent-encoding and taken as it is otherwise. */
 function readCookie(header: string | undefined, name: string): string | null {
   if (!header) return null;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      const raw = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(raw);
+      } catch {
+        return raw;
+      }
+    }
   }
   return null;
 }
