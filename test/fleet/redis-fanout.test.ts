@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE } from '../../src/protocol/close-codes.js';
+import { RESYNC_CHANNEL } from '../../src/server/pubsub/redis-publisher.js';
 import { serverHash, testClient, until } from '../client/support.js';
 import { connectDevice } from '../support/device.js';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../support/postgres.js';
@@ -99,6 +100,20 @@ describe.skipIf(!up)('two nodes on one PostgreSQL, fanned out through Redis', ()
     expect(resyncs.length).toBeGreaterThan(0);
     await Promise.all(clients.map((c) => c.close()));
   }, 30_000);
+
+  it('a user whose ID is "resync" never takes the resync channel with it', async () => {
+    const numsub = async () =>
+      (await redisCommand('PUBSUB', 'NUMSUB', `${prefix}${RESYNC_CHANNEL}`)) as [string, number];
+    expect((await numsub())[1]).toBe(2);
+    const { device } = await connectDevice(a.ws, await a.userToken('resync'), 'phone');
+    await device.close();
+    await until('node a has dropped the channel of user "resync"', async () => {
+      const [, n] = (await redisCommand('PUBSUB', 'NUMSUB', `${prefix}resync`)) as [string, number];
+      return n === 0;
+    });
+    // Both nodes still hear resync notices.
+    expect((await numsub())[1]).toBe(2);
+  });
 
   it('readiness is not green while the node has no Redis subscription', async () => {
     const lonely = await startTestServer([

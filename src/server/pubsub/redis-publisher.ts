@@ -30,7 +30,11 @@ type Wire =
     }
   | { node: string; kind: 'resync'; uids: string[] };
 
-const RESYNC_CHANNEL = 'resync';
+/**
+ * The channel of resync notices: `#` may not appear in a user ID, so no user's channel
+ * (`<prefix><uid>`) can ever be this one, and unsubscribing a user never drops it.
+ */
+export const RESYNC_CHANNEL = '#resync';
 
 /**
  * Fan-out between nodes through Redis pub/sub (seed 001, "Fleet"). Separate connections publish
