@@ -18,8 +18,12 @@ export interface Principal {
   readonly kind: 'user' | 'service';
   readonly uid: string | null;
   readonly device: string | null;
-  /** Expiry (ms), if the token has one: sessions end then. */
-  readonly expiresAt: number | null;
+  /**
+   * When the token stops being accepted (ms): its `exp` plus the allowed clock skew, or null
+   * without `exp`. One rule everywhere: a token accepted at auth lives until then, and sessions
+   * end then.
+   */
+  readonly validUntil: number | null;
 }
 
 /** The scope claim that marks a service token. */
@@ -96,10 +100,8 @@ export class Authenticator {
     if (hit && hit.until > now) return hit.principal;
     const principal = await this.#verify(token);
     if (this.#cache.size >= CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
-    // Trusted until the token expires (with the leeway), and never longer than CACHE_MS.
-    const expiry =
-      principal.expiresAt === null ? Infinity : principal.expiresAt + this.#options.leewaySeconds * 1000;
-    this.#cache.set(token, { principal, until: Math.min(expiry, now + CACHE_MS) });
+    // Trusted until the token stops being valid, and never longer than CACHE_MS.
+    this.#cache.set(token, { principal, until: Math.min(principal.validUntil ?? Infinity, now + CACHE_MS) });
     return principal;
   }
 
@@ -112,9 +114,10 @@ export class Authenticator {
     }
     const service = hasScope(unverified, SERVICE_SCOPE);
     const payload = await this.#verified(token, service);
-    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : null;
-    if (service) return { kind: 'service', uid: null, device: null, expiresAt };
-    return { kind: 'user', uid: userId(payload), device: deviceId(payload), expiresAt };
+    const validUntil =
+      typeof payload.exp === 'number' ? payload.exp * 1000 + this.#options.leewaySeconds * 1000 : null;
+    if (service) return { kind: 'service', uid: null, device: null, validUntil };
+    return { kind: 'user', uid: userId(payload), device: deviceId(payload), validUntil };
   }
 
   async #verified(token: string, service: boolean): Promise<JWTPayload> {

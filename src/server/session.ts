@@ -134,8 +134,8 @@ export class Session {
       this.#conn = conn;
       this.#info.authenticated();
       this.#clearTimers();
-      if (principal.expiresAt !== null) {
-        const left = Math.max(0, principal.expiresAt - Date.now());
+      if (principal.validUntil !== null) {
+        const left = Math.max(0, principal.validUntil - Date.now());
         this.#expiryTimer = setTimeout(
           () => this.close(CLOSE.TOKEN_EXPIRED, 'the token expired'),
           Math.min(left, 2 ** 31 - 1),

@@ -138,12 +138,40 @@ describe('bad tokens are refused with the documented codes', () => {
     expect((await rude.type('error')).code).toBe('GREGOR_ERR_AUTH_REQUIRED');
     expect((await rude.closed).code).toBe(CLOSE.PROTOCOL_ERROR);
   });
+});
+
+describe('token expiry: one rule, exp plus the allowed clock skew, at auth and during the session', () => {
+  let skewed: TestServer;
+  beforeAll(async () => {
+    skewed = await startTestServer(['--jwt-leeway-seconds', '2']);
+  });
+  afterAll(async () => {
+    await skewed.cleanup();
+  });
+  const at = (offsetSeconds: number) => Math.floor(Date.now() / 1000) + offsetSeconds;
 
   it('a session ends when its token expires', async () => {
-    const token = await sign({ user_id: 'short' }, USER_SECRET, Math.floor(Date.now() / 1000) + 2);
-    const { device } = await connectDevice(server.ws, token, 'd');
+    const token = await sign({ user_id: 'short' }, USER_SECRET, at(1));
+    const { device } = await connectDevice(skewed.ws, token, 'd');
     expect((await device.closed).code).toBe(CLOSE.TOKEN_EXPIRED);
-  }, 10_000);
+  }, 15_000);
+
+  it('a token inside the expiry leeway is accepted and its session lasts until exp plus the leeway', async () => {
+    const exp = at(0);
+    const token = await sign({ user_id: 'skewed' }, USER_SECRET, exp);
+    const { device } = await connectDevice(skewed.ws, token, 'd');
+    const { code } = await device.closed;
+    expect(code).toBe(CLOSE.TOKEN_EXPIRED);
+    // Not closed at once (the old behaviour: hello, then 4005 22 ms later), but at exp + 2 s.
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000 + 2000 - 50);
+  }, 15_000);
+
+  it('a token past exp plus the leeway is refused at auth', async () => {
+    const token = await sign({ user_id: 'late' }, USER_SECRET, at(-3));
+    const d = new TestDevice(skewed.ws, { token });
+    expect((await d.type('error')).code).toBe('GREGOR_ERR_AUTH_EXPIRED');
+    expect((await d.closed).code).toBe(CLOSE.TOKEN_EXPIRED);
+  });
 });
 
 describe('public keys', () => {

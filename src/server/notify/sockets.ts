@@ -125,7 +125,7 @@ export class NotifySockets {
         throw new GregorError('FORBIDDEN', 'a service token names no user: use a user token');
       }
       uid = principal.uid;
-      this.#expireAt(conn, principal.expiresAt);
+      this.#expireAt(conn, principal.validUntil);
     } catch (e) {
       this.#fail(conn, isGregorError(e) ? e : new GregorError('AUTH_INVALID', 'the token does not verify'));
       return;
@@ -185,9 +185,9 @@ export class NotifySockets {
     setTimeout(() => conn.ws.terminate(), 1000).unref();
   }
 
-  #expireAt(conn: Conn, expiresAt: number | null): void {
-    if (expiresAt === null) return;
-    const ms = expiresAt + this.#gregord.config.jwtLeewaySeconds * 1000 - Date.now();
+  #expireAt(conn: Conn, validUntil: number | null): void {
+    if (validUntil === null) return;
+    const ms = validUntil - Date.now();
     if (ms > MAX_TIMER_MS) return;
     conn.expiry = setTimeout(
       () => this.#close(conn, CLOSE.TOKEN_EXPIRED, 'the token expired'),
