@@ -27,6 +27,8 @@ const ID = /^[A-Za-z0-9._:~-]+$/;
 const SYSTEM = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 /** In `u` mode a surrogate pair is one code point, so this matches only a lone (unpaired) surrogate. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
+/** Control characters (Cc: U+0000–U+001F, U+007F–U+009F): PostgreSQL text cannot hold NUL. */
+const CONTROL = /\p{Cc}/u;
 
 type Obj = { readonly [key: string]: unknown };
 
@@ -122,7 +124,7 @@ function item(key: string, value: unknown, ctime: number, path: string): Item {
   if (expires !== null && expires <= created) invalid(`${path}.times.expires`, 'must be after times.created');
   return {
     id: key,
-    category: string(it.category, `${path}.category`, LIMITS.maxCategoryLength),
+    category: category(it.category, `${path}.category`),
     created,
     expires,
     remindAt: reminders(times.remind_at, ctime, `${path}.times.remind_at`),
@@ -164,7 +166,7 @@ function interval(value: unknown, ctime: number, path: string): Interval {
   const begin = optionalTime(i.begin, ctime, `${path}.begin`);
   const end = optionalTime(i.end, ctime, `${path}.end`) ?? ctime;
   if (begin !== null && begin > end) invalid(`${path}.begin`, 'must not be after end');
-  return { category: string(i.category, `${path}.category`, LIMITS.maxCategoryLength), begin, end };
+  return { category: category(i.category, `${path}.category`), begin, end };
 }
 
 function empty(d: Dismissal | null): boolean {
@@ -212,6 +214,16 @@ function wellFormed(value: string, path: string): void {
   if (LONE_SURROGATE.test(value)) {
     invalid(path, 'must be well-formed Unicode (a lone UTF-16 surrogate cannot be stored as sent)');
   }
+}
+
+/**
+ * A category is stored in a text column by every engine (and indexed): no control characters,
+ * since PostgreSQL text cannot hold NUL and none belongs in a name.
+ */
+function category(value: unknown, path: string): string {
+  const s = string(value, path, LIMITS.maxCategoryLength);
+  if (CONTROL.test(s)) invalid(path, 'may not contain control characters (U+0000–U+001F, U+007F–U+009F)');
+  return s;
 }
 
 function onlyKeys(o: Obj, allowed: readonly string[], path: string): void {

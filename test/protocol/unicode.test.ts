@@ -51,6 +51,18 @@ describe('text that no engine can store as sent is refused at validation', () =>
     });
   }
 
+  it('a NUL or another control character in a category (item or interval) is refused naming the field; in a body it is JSON text and allowed', () => {
+    for (const category of ['a\u0000b', '\u0001', 'tab\there', 'line\nfeed', 'del\u007f', '\u0085']) {
+      const e = refusal(create({ category }));
+      expect(e.code).toBe('GREGOR_ERR_INVALID_MESSAGE');
+      expect(e.message).toContain('body.create.a1.category: may not contain control characters');
+      const i = refusal({ system: 'gregor', body: { dismiss: { intervals: [{ category }] } } });
+      expect(i.message).toContain('body.dismiss.intervals[0].category');
+    }
+    const m = parseMessage(create({ body: { nul: 'a\u0000b', tab: '\t' } }), ctx);
+    expect(m.kind === 'update' && m.create[0]!.body).toEqual({ nul: 'a\u0000b', tab: '\t' });
+  });
+
   it('well-formed tricky Unicode (astral, combining, U+FFFD, U+2028) is accepted unchanged, and its wire form hashes the same', () => {
     const m = parseMessage(create({ category: TRICKY, body: { [TRICKY]: [TRICKY, { k: TRICKY }] } }), ctx);
     expect(m.kind).toBe('update');

@@ -47,6 +47,41 @@ function describeOn(name: string, start: () => Promise<{ server: TestServer; sto
       await device.close();
       expect(await stateOf(server, uid)).toMatchObject({ items: {}, cursor: 0 });
     });
+
+    it('a NUL or another control character in a category is refused with 400, not a storage failure', async () => {
+      const uid = `ctl-${name}`;
+      for (const category of ['a\u0000b', '\u0001', 'tab\there', 'del\u007f']) {
+        const r = await server.inject(uid, create('a', { category }));
+        expect(r.status).toBe(400);
+        expect(r.body.code).toBe('GREGOR_ERR_INVALID_MESSAGE');
+        expect(String(r.body.message)).toContain('body.create.a.category');
+      }
+      // A NUL inside a body is JSON-escaped text to every engine: it is stored and round-trips.
+      const ok = await server.inject(uid, create('b', { body: { nul: 'a\u0000b' } }));
+      expect(ok.body).toMatchObject({ status: 'stored', seq: 1 });
+      expect(await stateOf(server, uid)).toMatchObject({ items: { b: { body: { nul: 'a\u0000b' } } } });
+    });
+
+    it('200 concurrent messages of 200 users, one with a NUL in its category: that one gets 400, the other 199 are stored', async () => {
+      const uids = Array.from({ length: 200 }, (_, i) => `many-${name}-${i}`);
+      const bad = 57;
+      const answers = await Promise.all(
+        uids.map((uid, i) =>
+          server.inject(uid, create('x', { category: i === bad ? 'nul\u0000here' : 'ok' })),
+        ),
+      );
+      answers.forEach((r, i) => {
+        if (i === bad) {
+          expect(r.status).toBe(400);
+          expect(r.body).toMatchObject({ code: 'GREGOR_ERR_INVALID_MESSAGE' });
+          expect(String(r.body.message)).toContain('body.create.x.category');
+        } else expect(r).toMatchObject({ status: 200, body: { status: 'stored', seq: 1 } });
+      });
+      for (const [i, uid] of uids.entries()) {
+        const state = await stateOf(server, uid);
+        expect(Object.keys(state.items)).toEqual(i === bad ? [] : ['x']);
+      }
+    });
   });
 }
 

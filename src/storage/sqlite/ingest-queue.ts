@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type { ConsumeResult } from '../../core/state-machine.js';
+import type { GregorError } from '../../protocol/errors.js';
 import type { InBandMessage } from '../../protocol/message.js';
-import { GroupCommit } from '../common/group-commit.js';
+import { GroupCommit, worthRetryingAlone } from '../common/group-commit.js';
 import { type Outcome, writeBatch } from './consume.js';
 import { toGregorError } from './errors.js';
 import type { ReplicaCache } from './replicas.js';
@@ -17,8 +18,9 @@ interface Waiter {
  * Group commit for consumeMessage. better-sqlite3 writes synchronously, so a bare GroupCommit
  * would write the first call of a burst alone; instead calls made in the same turn of the event
  * loop are gathered and handed to GroupCommit as one batch (at most `maxBatch` messages), written
- * by one transaction. Each caller settles after its batch: stored/duplicate, its own refusal, or
- * the batch's failure.
+ * by one transaction. Each caller settles after its batch: stored/duplicate, or its own refusal.
+ * When the transaction fails (nothing of it is written), each of its messages is written again
+ * alone, once, in order, so a message the database refuses fails only itself.
  *
  * @example
  *   const queue = new IngestQueue(db, st, cache, 512);
@@ -83,13 +85,27 @@ export class IngestQueue {
   }
 
   #write(batch: readonly InBandMessage[]): readonly Outcome[] {
+    let error: GregorError;
+    try {
+      return this.#transaction(batch);
+    } catch (e) {
+      error = toGregorError(e, `writing a batch of ${batch.length} messages`);
+    }
+    if (batch.length === 1 || !worthRetryingAlone(error)) throw error;
+    // writeBatch forgot the replicas it touched: each retry starts from the committed rows.
+    return batch.map((m): Outcome => {
+      try {
+        return this.#transaction([m])[0]!;
+      } catch (e) {
+        return { ok: false, error: toGregorError(e, 'writing a message') };
+      }
+    });
+  }
+
+  #transaction(batch: readonly InBandMessage[]): Outcome[] {
     this.#transactions += 1;
     this.#messages += batch.length;
-    try {
-      return writeBatch(this.#db, this.#st, this.#cache, batch);
-    } catch (e) {
-      throw toGregorError(e, `writing a batch of ${batch.length} messages`);
-    }
+    return writeBatch(this.#db, this.#st, this.#cache, batch);
   }
 }
 
