@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import { GregorError, isGregorError } from '../protocol/errors.js';
 import { parseTimeOrOffset } from '../protocol/time.js';
 import { id } from '../protocol/validate.js';
 import { startServer } from '../server/app.js';
 import { helpText, loadConfig } from '../server/config.js';
-import { makeToken, signingSecrets } from './tokens.js';
+import {
+  findDataDir,
+  makeToken,
+  refusedHint,
+  type SigningSecrets,
+  serviceHeaders,
+  signingSecrets,
+} from './tokens.js';
+import { Watcher } from './watch.js';
 
 const USAGE = `gregor — the Gregor notification server and its tools
 
@@ -17,7 +24,9 @@ const USAGE = `gregor — the Gregor notification server and its tools
   gregor send <uid> <json | ->            inject a message (seed 002's JSON) for a user
   gregor state <uid> [--device D] [--at T]
                                           print a user's state (T: Unix seconds, ISO 8601, or -1h)
-  gregor watch <uid> [--device D]         connect as a device and print every frame
+  gregor watch <uid> [--device D] [--ttl 5m]
+                                          connect as a device and print every frame; reconnects
+                                          with a fresh token (lifetime --ttl) when one expires
 
 Common: --url (GREGOR_URL, default http://127.0.0.1:7300), --data-dir (GREGOR_DATA_DIR, default ./data)`;
 
@@ -69,12 +78,17 @@ async function serve(args: string[]): Promise<number> {
   );
   console.log(`  watch:        npm run gregor -- watch alice`);
   await new Promise<void>((resolve) => {
+    let stopping = false;
+    // Ctrl-C reaches the server twice under `npm start` (from the terminal, and forwarded by npm):
+    // the first signal drains, later ones must not kill the drain half-way.
     const stop = () => {
+      if (stopping) return;
+      stopping = true;
       console.log('shutting down: closing devices with a retry code, draining');
       void server.stop().then(resolve);
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
   return 0;
 }
@@ -100,7 +114,10 @@ function options(args: string[], extra: Record<string, { type: 'string' | 'boole
     positionals,
     uid: arg(() => id(uid, 'uid')),
     url: String(values.url ?? process.env.GREGOR_URL ?? 'http://127.0.0.1:7300').replace(/\/$/, ''),
-    dataDir: String(values['data-dir'] ?? process.env.GREGOR_DATA_DIR ?? './data'),
+    dataDir: findDataDir(
+      (values['data-dir'] as string | undefined) ?? process.env.GREGOR_DATA_DIR,
+      process.cwd(),
+    ),
   };
 }
 
@@ -114,9 +131,8 @@ function arg<T>(fn: () => T): T {
 
 async function token(args: string[]): Promise<number> {
   const o = options(args, { ttl: { type: 'string' }, service: { type: 'boolean' } });
-  const ttl = TTL.exec(String(o.values.ttl ?? '24h'));
-  if (!ttl) throw new GregorError('INVALID_ARGUMENT', '--ttl: expected a duration like 30m, 24h, 7d');
-  const secrets = await signingSecrets(process.env, o.dataDir);
+  const ttlSeconds = ttlOption(o.values.ttl, '24h');
+  const secrets = await secretsFor(o.dataDir);
   const device = o.values.device === undefined ? undefined : arg(() => id(o.values.device, 'device'));
   console.log(
     await makeToken({
@@ -124,16 +140,32 @@ async function token(args: string[]): Promise<number> {
       uid: o.uid,
       ...(device ? { device } : {}),
       service: Boolean(o.values.service),
-      ttlSeconds: Number(ttl[1]) * TTL_SECONDS[ttl[2]!]!,
+      ttlSeconds,
     }),
   );
   return 0;
 }
 
-async function serviceHeaders(dataDir: string): Promise<Record<string, string>> {
+function ttlOption(value: string | boolean | undefined, fallback: string): number {
+  const ttl = TTL.exec(String(value ?? fallback));
+  if (!ttl) throw new GregorError('INVALID_ARGUMENT', '--ttl: expected a duration like 30m, 24h, 7d');
+  return Number(ttl[1]) * TTL_SECONDS[ttl[2]!]!;
+}
+
+/** The secrets to sign with; says on stderr which ones, so a mismatch with the server is plain. */
+async function secretsFor(dataDir: string): Promise<SigningSecrets> {
   const secrets = await signingSecrets(process.env, dataDir);
-  const t = await makeToken({ secret: secrets.service, service: true, ttlSeconds: 300 });
-  return { authorization: `Bearer ${t}`, 'content-type': 'application/json' };
+  if (secrets.source !== 'environment')
+    console.error(`gregor: signing with the dev secrets in ${secrets.source}`);
+  return secrets;
+}
+
+/** Prints an HTTP answer; a refused token gets a hint about which secrets were used. */
+async function report(response: Response, secrets: SigningSecrets, pretty = false): Promise<number> {
+  const text = await response.text();
+  console.log(pretty && response.ok ? JSON.stringify(JSON.parse(text), null, 2) : text);
+  if (response.status === 401) console.error(refusedHint(secrets));
+  return response.ok ? 0 : 1;
 }
 
 async function send(args: string[]): Promise<number> {
@@ -144,13 +176,13 @@ async function send(args: string[]): Promise<number> {
       'INVALID_ARGUMENT',
       'give the message as JSON, or - to read it from standard input',
     );
+  const secrets = await secretsFor(o.dataDir);
   const response = await fetch(`${o.url}/v1/users/${o.uid}/messages`, {
     method: 'POST',
-    headers: await serviceHeaders(o.dataDir),
+    headers: await serviceHeaders(secrets),
     body: text,
   });
-  console.log(await response.text());
-  return response.ok ? 0 : 1;
+  return report(response, secrets);
 }
 
 async function state(args: string[]): Promise<number> {
@@ -161,31 +193,22 @@ async function state(args: string[]): Promise<number> {
     arg(() => parseTimeOrOffset(String(o.values.at), 'at'));
     query.set('at', String(o.values.at));
   }
+  const secrets = await secretsFor(o.dataDir);
   const response = await fetch(`${o.url}/v1/users/${o.uid}/state?${query}`, {
-    headers: await serviceHeaders(o.dataDir),
+    headers: await serviceHeaders(secrets),
   });
-  console.log(JSON.stringify(await response.json(), null, 2));
-  return response.ok ? 0 : 1;
+  return report(response, secrets, true);
 }
 
 async function watch(args: string[]): Promise<number> {
-  const o = options(args);
+  const o = options(args, { ttl: { type: 'string' } });
+  const ttlSeconds = ttlOption(o.values.ttl, '5m');
   const device = String(o.values.device ?? `watch-${process.pid}`);
   const url = `${o.url.replace(/^http/, 'ws')}/v1/ws?uid=${encodeURIComponent(o.uid)}&device=${encodeURIComponent(device)}`;
-  const ws = new WebSocket(url, { headers: await serviceHeaders(o.dataDir) });
-  ws.on('open', () => ws.send(JSON.stringify({ type: 'sync' })));
-  ws.on('message', (data) => console.log(data.toString()));
-  return new Promise<number>((resolve) => {
-    ws.on('close', (code, reason) => {
-      console.error(`closed: ${code} ${reason.toString()}`);
-      resolve(code === 1000 ? 0 : 1);
-    });
-    ws.on('error', (e) => {
-      console.error(`cannot connect to ${url}: ${e.message}`);
-      resolve(1);
-    });
-    process.once('SIGINT', () => ws.close(1000));
-  });
+  const secrets = await secretsFor(o.dataDir);
+  const watcher = new Watcher(url, secrets, ttlSeconds);
+  process.once('SIGINT', () => watcher.stop());
+  return watcher.run();
 }
 
 main(process.argv.slice(2)).then(

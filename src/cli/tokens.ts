@@ -1,18 +1,54 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
+import { GregorError } from '../protocol/errors.js';
 import { SERVICE_SCOPE } from '../server/auth.js';
-import { loadDevSecrets } from '../server/secrets.js';
+import { devSecretsPath, readDevSecrets } from '../server/secrets.js';
 
-/** The secrets the CLI signs with: configured ones, else the server's zero-config dev secrets. */
-export async function signingSecrets(
-  env: NodeJS.ProcessEnv,
-  dataDir: string,
-): Promise<{ user: string; service: string }> {
-  const needDev = !env.GREGOR_JWT_SECRET || !env.GREGOR_SERVICE_SECRET;
-  const dev = needDev ? await loadDevSecrets(dataDir) : null;
+/** The secrets the CLI signs with, and where they came from (for messages to the person). */
+export interface SigningSecrets {
+  readonly user: string;
+  readonly service: string;
+  /** `environment`, or the path of the dev secrets file used. */
+  readonly source: string;
+}
+
+/**
+ * The secrets the CLI signs with: configured ones (GREGOR_JWT_SECRET and GREGOR_SERVICE_SECRET),
+ * else the server's zero-config dev secrets in `dataDir`. Never makes secrets: a token signed
+ * with secrets the server does not have could only fail.
+ */
+export async function signingSecrets(env: NodeJS.ProcessEnv, dataDir: string): Promise<SigningSecrets> {
+  if (env.GREGOR_JWT_SECRET && env.GREGOR_SERVICE_SECRET) {
+    return { user: env.GREGOR_JWT_SECRET, service: env.GREGOR_SERVICE_SECRET, source: 'environment' };
+  }
+  const dev = await readDevSecrets(dataDir);
+  if (!dev) {
+    throw new GregorError(
+      'INVALID_CONFIG',
+      `no dev secrets at ${resolve(devSecretsPath(dataDir))}: pass the server's --data-dir ` +
+        '(or GREGOR_DATA_DIR), run the command where the server runs, or set GREGOR_JWT_SECRET ' +
+        "and GREGOR_SERVICE_SECRET to the server's secrets",
+    );
+  }
   return {
-    user: env.GREGOR_JWT_SECRET ?? dev!.jwtSecret,
-    service: env.GREGOR_SERVICE_SECRET ?? dev!.serviceSecret,
+    user: env.GREGOR_JWT_SECRET ?? dev.jwtSecret,
+    service: env.GREGOR_SERVICE_SECRET ?? dev.serviceSecret,
+    source: resolve(devSecretsPath(dataDir)),
   };
+}
+
+/**
+ * The server's data directory as a person expects to find it: `--data-dir` or GREGOR_DATA_DIR
+ * when given; else the nearest `data/` holding dev secrets, from `cwd` up (so the CLI works from
+ * any folder of the project `npm start` runs in); else `./data`.
+ */
+export function findDataDir(explicit: string | undefined, cwd: string): string {
+  if (explicit) return explicit;
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(devSecretsPath(join(dir, 'data')))) return join(dir, 'data');
+    if (dirname(dir) === dir) return join(cwd, 'data');
+  }
 }
 
 /**
@@ -36,4 +72,21 @@ export async function makeToken(o: {
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + o.ttlSeconds)
     .sign(new TextEncoder().encode(o.secret));
+}
+
+/** Headers for the HTTP API with a short-lived service token. */
+export async function serviceHeaders(
+  secrets: SigningSecrets,
+  ttlSeconds = 300,
+): Promise<Record<string, string>> {
+  const t = await makeToken({ secret: secrets.service, service: true, ttlSeconds });
+  return { authorization: `Bearer ${t}`, 'content-type': 'application/json' };
+}
+
+/** What to tell a person whose token the server refused: which secrets signed it. */
+export function refusedHint(secrets: SigningSecrets): string {
+  return (
+    `gregor: the server refused a token signed with the secrets from ${secrets.source}; ` +
+    "pass the server's --data-dir, or set GREGOR_JWT_SECRET and GREGOR_SERVICE_SECRET to the server's secrets"
+  );
 }

@@ -1,0 +1,71 @@
+import WebSocket from 'ws';
+import { CLOSE, shouldReconnect } from '../protocol/close-codes.js';
+import { refusedHint, type SigningSecrets, serviceHeaders } from './tokens.js';
+
+/**
+ * `gregor watch`: a device that prints every frame. It syncs only after `hello` (authentication
+ * by header finishes first), and when the session ends with a code that says "reconnect" (its
+ * short-lived token expired, the server restarted) it comes back with a fresh token from where it
+ * was, instead of quitting.
+ */
+export class Watcher {
+  readonly #url: string;
+  readonly #secrets: SigningSecrets;
+  readonly #ttlSeconds: number;
+  #cursor: number | undefined;
+  #socket: WebSocket | null = null;
+  #stopped = false;
+
+  constructor(url: string, secrets: SigningSecrets, ttlSeconds: number) {
+    this.#url = url;
+    this.#secrets = secrets;
+    this.#ttlSeconds = ttlSeconds;
+  }
+
+  async run(): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      const { code, reason, opened } = await this.#session();
+      if (this.#stopped) return 0;
+      console.error(`closed: ${code} ${reason}`);
+      if (code === CLOSE.UNAUTHORIZED) console.error(refusedHint(this.#secrets));
+      if (!shouldReconnect(code) || code === 1000) return code === 1000 ? 0 : 1;
+      if (opened) attempt = 0;
+      // Full-jitter backoff, 0.5 s to 10 s.
+      const ms = Math.random() * Math.min(10_000, 500 * 2 ** attempt);
+      console.error(`reconnecting in ${(ms / 1000).toFixed(1)} s`);
+      await new Promise((r) => setTimeout(r, ms));
+      if (this.#stopped) return 0;
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#socket?.close(1000);
+  }
+
+  async #session(): Promise<{ code: number; reason: string; opened: boolean }> {
+    const ws = new WebSocket(this.#url, { headers: await serviceHeaders(this.#secrets, this.#ttlSeconds) });
+    this.#socket = ws;
+    let opened = false;
+    ws.on('message', (data) => {
+      const text = data.toString();
+      console.log(text);
+      const frame = JSON.parse(text) as { type: string; cursor?: number; message?: { seq?: number } };
+      if (frame.type === 'hello') {
+        opened = true;
+        ws.send(
+          JSON.stringify({ type: 'sync', ...(this.#cursor === undefined ? {} : { cursor: this.#cursor }) }),
+        );
+      } else if (typeof frame.cursor === 'number') this.#cursor = frame.cursor;
+      else if (frame.type === 'message' && typeof frame.message?.seq === 'number')
+        this.#cursor = frame.message.seq;
+    });
+    return new Promise((resolve) => {
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), opened }));
+      ws.on('error', (e) => {
+        console.error(`cannot connect to ${this.#url}: ${e.message}`);
+        // A server that is not there yet is worth retrying; 'close' follows with 1006.
+      });
+    });
+  }
+}
