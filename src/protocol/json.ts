@@ -11,3 +11,18 @@ export function canonicalJson(value: Json): string {
   const keys = Object.keys(value).sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as Json)}`).join(',')}}`;
 }
+
+/**
+ * Sets an own, enumerable property whatever the key. Plain assignment of `__proto__` would set
+ * the object's prototype instead, and JSON.stringify would then drop the entry: every object keyed
+ * by client data (item IDs, body keys) is built with this.
+ *
+ * @example
+ *   const blob: { [id: string]: Json } = {};
+ *   setOwn(blob, '__proto__', 1); // JSON.stringify(blob) === '{"__proto__":1}'
+ */
+export function setOwn<V>(object: { [key: string]: V }, key: string, value: V): void {
+  if (key === '__proto__') {
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  } else object[key] = value;
+}

@@ -1,4 +1,4 @@
-import type { Json } from './json.js';
+import { type Json, setOwn } from './json.js';
 import { toWireTime } from './time.js';
 
 /** One notification item in a user's state (seed 002), normalized: every time in ms, absolute. */
@@ -106,7 +106,7 @@ export function itemToWire(item: Item): WireItem {
 /** A state as seed 002's JSON blob: `{ <itemID>: { times, for_device, category, body } }`. */
 export function stateBlob(items: Iterable<Item>): { [id: string]: WireItem } {
   const blob: { [id: string]: WireItem } = {};
-  for (const item of items) blob[item.id] = itemToWire(item);
+  for (const item of items) setOwn(blob, item.id, itemToWire(item));
   return blob;
 }
 
@@ -116,7 +116,7 @@ export function inBandBodyToWire(m: InBandMessage): { [key: string]: Json } {
   const body: { [key: string]: Json } = {};
   if (m.create.length > 0) {
     const create: { [id: string]: Json } = {};
-    for (const item of m.create) create[item.id] = itemToWire(item) as unknown as Json;
+    for (const item of m.create) setOwn(create, item.id, itemToWire(item) as unknown as Json);
     body.create = create;
   }
   if (m.dismiss) {

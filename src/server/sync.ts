@@ -1,5 +1,6 @@
 import type { Engine, State } from '../core/state-machine.js';
 import type { ServerFrame, StateFrameItem } from '../protocol/frames.js';
+import { setOwn } from '../protocol/json.js';
 import { itemToWire, messageToWire } from '../protocol/message.js';
 
 /**
@@ -56,7 +57,7 @@ const SMALL_ANSWER = 16 * 1024;
 export function fullState(state: State, flush = false): Extract<ServerFrame, { type: 'state' }> {
   const items: Record<string, StateFrameItem> = {};
   for (const item of state.items)
-    items[item.id] = { ...itemToWire(item), msg_id: item.msgId, ctime: item.ctime / 1000 };
+    setOwn(items, item.id, { ...itemToWire(item), msg_id: item.msgId, ctime: item.ctime / 1000 });
   return {
     type: 'state',
     cursor: state.seq,

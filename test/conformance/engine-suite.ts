@@ -675,6 +675,27 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(after.hash).toBe(stateHash(after.items.map(itemDigest)));
         expect((await engine().messagesAfter(uid, null, 0)).messages).toEqual(log);
       });
+
+      it('an item __proto__ with a body key __proto__ is stored, listed and hashed like any other, also after a reopen', async () => {
+        const uid = freshUid();
+        // JSON text: in an object literal `__proto__:` would set the prototype, not a key.
+        const message = JSON.parse(
+          '{"system":"gregor","body":{"create":{"__proto__":{"category":"c","body":{"__proto__":{"x":1}}}}}}',
+        ) as unknown;
+        await engine().consumeMessage(wire(uid, s(1000), message));
+        const blobText =
+          '{"__proto__":{"times":{"created":1000,"expires":null,"remind_at":[]},"for_device":null,"category":"c","body":{"__proto__":{"x":1}}}}';
+        expect(JSON.stringify(stateBlob((await engine().state(uid)).items))).toBe(blobText);
+        const harness = get();
+        if (harness.reopen) harness.engine = await harness.reopen();
+        const state = await engine().state(uid);
+        expect(JSON.stringify(stateBlob(state.items))).toBe(blobText);
+        expect(state.hash).toBe(stateHash(state.items.map(itemDigest)));
+        const [logged] = (await engine().messagesAfter(uid, null, 0)).messages;
+        expect(logged?.message.kind === 'update' && logged.message.create.map((i) => i.id)).toEqual([
+          '__proto__',
+        ]);
+      });
     });
   });
 }
