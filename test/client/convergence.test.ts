@@ -64,9 +64,13 @@ const scenario = fc
 let run = 0;
 
 describe('clients converge', () => {
-  it('several clients making random concurrent changes with random disconnects end equal to the server', async () => {
+  it('several clients making random concurrent changes with random disconnects end equal to the server', async ({
+    signal,
+  }) => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ n, ops }) => {
+        // After a timeout the remaining runs pass without work: nothing outlives the test.
+        if (signal.aborted) return true;
         const uid = `conv${run++}`;
         const clients: GregorClient[] = Array.from({ length: n }, (_, i) =>
           testClient(server, uid, `dev${i}`),
@@ -106,5 +110,5 @@ describe('clients converge', () => {
       }),
       { numRuns: Number(process.env.GREGOR_CLIENT_RUNS ?? 100) },
     );
-  }, 240_000);
+  }, 300_000);
 });
