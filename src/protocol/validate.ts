@@ -7,7 +7,6 @@ import {
   GREGOR_SYSTEM,
   type Interval,
   type Item,
-  inBandBodyToWire,
   type Message,
   type Metadata,
 } from './message.js';
@@ -34,7 +33,8 @@ type Obj = { readonly [key: string]: unknown };
 
 /**
  * Validates a wire message (seed 002's JSON) and normalizes it: times absolute in ms, offsets
- * resolved against the message's ctime, a message ID derived from the content when none is given.
+ * resolved against the message's ctime. Without an `id`, the message ID is derived from the
+ * message as sent (see derivedId), so an exact resend is a no-op, except for a flush.
  * Throws a GregorError whose message names the offending field.
  *
  * @example
@@ -65,6 +65,7 @@ export function parseMessage(input: unknown, ctx: ParseContext): Message {
     if (body.create !== undefined || body.dismiss !== undefined) {
       invalid('body.flush', 'stands alone: send create and dismiss in another message');
     }
+    // A flush is a signal, and `{flush: true}` never differs: without an `id` each one is new.
     return { kind: 'flush', md: md(given ?? derivedId(system, { flush: true, ctime })) };
   }
   const create = body.create === undefined ? [] : items(body.create, ctime);
@@ -76,7 +77,9 @@ export function parseMessage(input: unknown, ctx: ParseContext): Message {
     invalid('body', 'a gregor message needs a create, a dismiss with ids or intervals, or flush');
   }
   const update = { kind: 'update' as const, create, dismiss: empty(dismiss) ? null : dismiss };
-  const msgId = given ?? derivedId(system, inBandBodyToWire({ ...update, md: md('') }));
+  // From the body as sent, not the normalized one: defaults and offsets resolve against the ctime,
+  // which differs on every resend.
+  const msgId = given ?? derivedId(system, m.body as Json);
   return { ...update, md: md(msgId) };
 }
 
@@ -173,6 +176,10 @@ function empty(d: Dismissal | null): boolean {
   return d === null || (d.ids.length === 0 && d.intervals.length === 0);
 }
 
+/**
+ * `h` + 32 hex digits of SHA-256 of the canonical JSON of `{system, body}`, the body as the client
+ * wrote it (validated, not normalized): equal messages get equal IDs whenever they are sent.
+ */
 function derivedId(system: string, body: Json): string {
   return `h${textDigest(canonicalJson({ system, body }))}`;
 }
