@@ -32,6 +32,9 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
     requestTimeout: gregord.config.requestTimeoutMs,
     // IDs are up to 128 characters (Fastify's default of 100 would answer 414 to legal user IDs).
     routerOptions: { maxParamLength: 256 },
+    // `__proto__` is a legal item ID and body key (stored and sent like any other): JSON.parse
+    // makes it an own property, and nothing here merges request objects into others.
+    onProtoPoisoning: 'ignore',
     // Errors of the HTTP framing layer (before any route runs) get coded bodies too.
     clientErrorHandler: (error, socket) => refuseMalformed(gregord, error, socket),
   });

@@ -33,6 +33,10 @@ export class WebSocketGateway {
       maxPayload: gregord.config.maxMessageBytes,
       perMessageDeflate: false,
     });
+    // An upgrade that is not a valid WebSocket handshake (key, version, method) gets a coded refusal.
+    this.#wss.on('wsClientError', (error: Error, socket: Duplex) =>
+      writeRefusal(socket, 400, 'GREGOR_ERR_BAD_REQUEST', `not a valid WebSocket upgrade: ${error.message}`),
+    );
     this.#preAuth = new PreAuthBudget(gregord.config.maxPendingAuth, gregord.config.maxPendingAuthPerAddress);
     this.#heartbeat = setInterval(() => this.#sweep(), gregord.config.heartbeatMs);
     this.#heartbeat.unref();

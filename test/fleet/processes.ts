@@ -12,9 +12,15 @@ export interface NodeProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `gregor serve` as a child process with shared secrets and the given settings. */
-export async function startNode(settings: string[]): Promise<NodeProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'gregor-node-'));
+/**
+ * Starts `gregor serve` as a child process with shared secrets and the given settings. With a
+ * `dataDir` of the caller's, the node can be started again on the same data (the caller removes it).
+ */
+export async function startNode(
+  settings: string[],
+  options: { dataDir?: string } = {},
+): Promise<NodeProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gregor-node-')));
   const child = spawn(
     process.execPath,
     [
@@ -56,7 +62,7 @@ export async function startNode(settings: string[]): Promise<NodeProcess> {
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -80,3 +80,20 @@ describe('an item ID __proto__ over WebSocket', () => {
     await Promise.all([missed.device.close(), a.device.close()]);
   });
 });
+
+describe('an item ID __proto__ over HTTP', () => {
+  it('is accepted like any other key and reaches a connected device', async () => {
+    const uid = 'proto-http';
+    const { device } = await connectDevice(server.ws, await server.userToken(uid), 'd');
+    const r = await fetch(`${server.url}/v1/users/${uid}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await server.serviceToken()}`, 'content-type': 'application/json' },
+      body: CREATE_PROTO,
+    });
+    expect(r.status).toBe(200);
+    const live = await device.type('message');
+    expect(Object.keys((live.message as { body: { create: object } }).body.create)).toEqual(['__proto__']);
+    expect(Object.keys((await serverState(uid, 'd')).items)).toEqual(['__proto__']);
+    await device.close();
+  });
+});
