@@ -1,5 +1,6 @@
 import { itemDigest, stateHash } from '../protocol/hash.js';
 import type { Interval, Item, UpdateMessage } from '../protocol/message.js';
+import { IntervalIndex } from './interval-index.js';
 
 /** The scope of a dismissal: a device ID, or GLOBAL for every device. */
 export const GLOBAL = '';
@@ -42,7 +43,7 @@ export interface ApplyResult {
  * - A dismissal by ID is a tombstone per (item, scope), keeping the earliest ctime; it hides the
  *   item whether the item arrived before or after it.
  * - A dismissal by interval is a tombstone per (category, [begin, end], scope), checked against
- *   every item of that category, including items that arrive later.
+ *   every item of that category, including items that arrive later (through an IntervalIndex).
  * - Visibility at time t is computed, never stored: `ctime <= t`, not expired at t, no tombstone
  *   with `ctime <= t` in scope GLOBAL or the device's own.
  */
@@ -50,8 +51,8 @@ export class UserState {
   readonly #items = new Map<string, StoredItem>();
   /** item ID -> scope -> earliest ctime of a dismissal. */
   readonly #dismissedIds = new Map<string, Map<string, number>>();
-  /** category -> interval tombstones. */
-  readonly #intervals = new Map<string, StoredInterval[]>();
+  /** The interval tombstones, indexed by category and scope. */
+  #intervals = new IntervalIndex();
   /** The items sorted by (ctime, id), kept up to date on append; null when it must be rebuilt. */
   #sorted: StoredItem[] | null = [];
   /** History before this time (ms) was compacted away; 0 when never compacted. */
@@ -98,15 +99,19 @@ export class UserState {
     if (old === undefined || ctime < old) scopes.set(scope, ctime);
   }
 
+  /** Keeps an interval tombstone; of two with the same (category, scope, begin, end), the earliest ctime. */
   addInterval(i: StoredInterval): void {
-    let list = this.#intervals.get(i.category);
-    if (!list) {
-      list = [];
-      this.#intervals.set(i.category, list);
-    }
-    const same = list.find((x) => x.scope === i.scope && x.begin === i.begin && x.end === i.end);
-    if (!same) list.push(i);
-    else if (i.ctime < same.ctime) list[list.indexOf(same)] = i;
+    this.#intervals.add(i);
+  }
+
+  /** How many interval tombstones are kept (see LIMITS.maxIntervalTombstonesPerUser). */
+  get intervalCount(): number {
+    return this.#intervals.size;
+  }
+
+  /** Whether an interval tombstone with this key is kept (whatever its ctime). */
+  hasInterval(category: string, scope: string, begin: number | null, end: number): boolean {
+    return this.#intervals.has(category, scope, begin, end);
   }
 
   /** An independent copy (items are immutable, so they are shared): for optimistic overlays. */
@@ -114,7 +119,7 @@ export class UserState {
     const copy = new UserState();
     for (const item of this.#items.values()) copy.#items.set(item.id, item);
     for (const [id, scopes] of this.#dismissedIds) copy.#dismissedIds.set(id, new Map(scopes));
-    for (const [category, list] of this.#intervals) copy.#intervals.set(category, [...list]);
+    copy.#intervals = this.#intervals.clone();
     copy.#sorted = this.#sorted && [...this.#sorted];
     copy.compactedBefore = this.compactedBefore;
     return copy;
@@ -157,13 +162,10 @@ export class UserState {
   /** Scopes in which an item is dismissed by some tombstone, regardless of time (sorted). */
   dismissedScopes(item: Item): readonly string[] {
     const byId = this.#dismissedIds.get(item.id);
-    const intervals = this.#intervals.get(item.category);
-    if (byId === undefined && intervals === undefined) return NO_SCOPES;
+    if (byId === undefined && !this.#intervals.hasCategory(item.category)) return NO_SCOPES;
     const scopes = new Set(byId?.keys() ?? []);
-    for (const i of intervals ?? []) {
-      if (covers(i, item.created)) scopes.add(i.scope);
-    }
-    return [...scopes].sort();
+    this.#intervals.coveringScopes(item.category, item.created, scopes);
+    return scopes.size === 0 ? NO_SCOPES : [...scopes].sort();
   }
 
   /**
@@ -173,20 +175,30 @@ export class UserState {
   compactionPlan(cutoff: number): CompactionPlan {
     const addTombstones: { id: string; scope: string; ctime: number }[] = [];
     const removeIntervals: StoredInterval[] = [];
-    for (const list of this.#intervals.values()) {
-      for (const i of list) {
-        if (i.end >= cutoff) continue;
-        removeIntervals.push(i);
-        for (const item of this.#items.values()) {
-          if (item.category === i.category && covers(i, item.created)) {
-            addTombstones.push({ id: item.id, scope: i.scope, ctime: i.ctime });
-          }
+    const removed = new IntervalIndex();
+    for (const i of this.#intervals.all()) {
+      if (i.end >= cutoff) continue;
+      removeIntervals.push(i);
+      removed.add(i);
+    }
+    if (removed.size > 0) {
+      // One ID tombstone per (item, scope) with the earliest ctime of the removed intervals covering
+      // it: applying one per interval would keep exactly that one anyway.
+      const scopes = new Set<string>();
+      for (const item of this.#items.values()) {
+        if (!removed.hasCategory(item.category)) continue;
+        scopes.clear();
+        removed.coveringScopes(item.category, item.created, scopes);
+        for (const scope of scopes) {
+          const ctime = removed.coveredSince(item.category, scope, item.created);
+          addTombstones.push({ id: item.id, scope, ctime });
         }
       }
     }
     const removeItems: string[] = [];
     for (const item of this.#items.values()) {
-      const gone = this.#goneEverywhereAt(item, addTombstones);
+      // The ID tombstones planned above come from intervals still kept here, so they add nothing.
+      const gone = this.#goneEverywhereAt(item);
       if (gone !== null && gone < cutoff) {
         removeItems.push(item.id);
         addTombstones.push({ id: item.id, scope: GLOBAL, ctime: gone });
@@ -200,20 +212,12 @@ export class UserState {
     for (const t of plan.addTombstones) this.addDismissedId(t.id, t.scope, t.ctime);
     for (const id of plan.removeItems) this.#items.delete(id);
     if (plan.removeItems.length > 0) this.#sorted = null;
-    for (const i of plan.removeIntervals) {
-      const list = this.#intervals.get(i.category) ?? [];
-      const left = list.filter((x) => x !== i);
-      if (left.length > 0) this.#intervals.set(i.category, left);
-      else this.#intervals.delete(i.category);
-    }
+    for (const i of plan.removeIntervals) this.#intervals.delete(i);
     this.compactedBefore = Math.max(this.compactedBefore, plan.cutoff);
   }
 
   /** When the item became invisible on every device for good, or null while it may still show somewhere. */
-  #goneEverywhereAt(
-    item: StoredItem,
-    extra: readonly { id: string; scope: string; ctime: number }[],
-  ): number | null {
+  #goneEverywhereAt(item: StoredItem): number | null {
     const scope = item.forDevice ?? GLOBAL;
     let gone = item.expires;
     const consider = (when: number) => {
@@ -224,10 +228,9 @@ export class UserState {
       const when = byId?.get(s);
       if (when !== undefined) consider(when);
     }
-    for (const t of extra)
-      if (t.id === item.id && (t.scope === GLOBAL || t.scope === scope)) consider(t.ctime);
-    for (const i of this.#intervals.get(item.category) ?? []) {
-      if ((i.scope === GLOBAL || i.scope === scope) && covers(i, item.created)) consider(i.ctime);
+    for (const s of scope === GLOBAL ? [GLOBAL] : [GLOBAL, scope]) {
+      const when = this.#intervals.coveredSince(item.category, s, item.created);
+      if (when !== Infinity) consider(when);
     }
     return gone;
   }
@@ -240,18 +243,12 @@ export class UserState {
       const own = scope === GLOBAL ? undefined : byId.get(scope);
       if (own !== undefined && (t === null || own <= t)) return true;
     }
-    const intervals = this.#intervals.get(item.category);
-    if (intervals === undefined) return false;
-    for (const i of intervals) {
-      if (
-        (i.scope === GLOBAL || i.scope === scope) &&
-        (t === null || i.ctime <= t) &&
-        covers(i, item.created)
-      ) {
-        return true;
-      }
-    }
-    return false;
+    // The earliest ctime of an interval tombstone covering the item: hidden at t once it is <= t.
+    const global = this.#intervals.coveredSince(item.category, GLOBAL, item.created);
+    if (t === null ? global !== Infinity : global <= t) return true;
+    if (scope === GLOBAL) return false;
+    const own = this.#intervals.coveredSince(item.category, scope, item.created);
+    return t === null ? own !== Infinity : own <= t;
   }
 }
 
@@ -277,8 +274,4 @@ function stored(item: Item, msgId: string, ctime: number): StoredItem {
 
 function byCtimeThenId(a: StoredItem, b: StoredItem): number {
   return a.ctime - b.ctime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-function covers(i: Interval, created: number): boolean {
-  return (i.begin === null || i.begin <= created) && created <= i.end;
 }
