@@ -44,6 +44,12 @@ export const ERROR_CODES = {
     summary:
       'The message is older than the compaction horizon; accepting it could resurrect compacted state.',
   },
+  TOO_MANY_TOMBSTONES: {
+    code: 'GREGOR_ERR_TOO_MANY_TOMBSTONES',
+    status: 409,
+    summary:
+      'The user keeps as many interval dismissals as the limit allows; nothing was stored. Dismiss items by ID, or wait until compaction removes intervals that ended long ago.',
+  },
   HISTORY_COMPACTED: {
     code: 'GREGOR_ERR_HISTORY_COMPACTED',
     status: 410,

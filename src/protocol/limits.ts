@@ -16,6 +16,10 @@ export const LIMITS = {
   maxDismissIntervals: 100,
   /** Reminders per item: each is a row in the reminder index. */
   maxRemindersPerItem: 32,
+  /** Reminders in one message, all items together: 32 on each of 1,000 items would block a node's event loop. */
+  maxRemindersPerMessage: 2000,
+  /** Interval tombstones kept per user: each is a row and replica memory; 10,000 is 100 full messages. */
+  maxIntervalTombstonesPerUser: 10_000,
   /** The name of an out-of-band system. */
   maxSystemLength: 128,
   /** A whole message as JSON text. */

@@ -113,7 +113,19 @@ function items(value: unknown, ctime: number): Item[] {
   if (ids.length > LIMITS.maxItemsPerMessage) {
     tooLarge('body.create', `${ids.length} items is over the limit of ${LIMITS.maxItemsPerMessage}`);
   }
-  return ids.map((key) => item(key, create[key], ctime, `body.create.${key}`));
+  // Reminders of all items together are bounded too: each is a row written by the message.
+  let reminders = 0;
+  return ids.map((key) => {
+    const parsed = item(key, create[key], ctime, `body.create.${key}`);
+    reminders += parsed.remindAt.length;
+    if (reminders > LIMITS.maxRemindersPerMessage) {
+      tooLarge(
+        'body.create',
+        `more than ${LIMITS.maxRemindersPerMessage} reminders in one message (the limit for all items together)`,
+      );
+    }
+    return parsed;
+  });
 }
 
 function item(key: string, value: unknown, ctime: number, path: string): Item {
