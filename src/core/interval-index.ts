@@ -204,15 +204,15 @@ class Envelope {
    * painted pieces with a union-find), then merges equal neighbours into runs. O(n log n).
    */
   static of(intervals: readonly StoredInterval[]): Envelope {
-    const raw: number[] = [];
+    const sorted = new Float64Array(2 * intervals.length);
+    let n = 0;
     for (const i of intervals) {
-      if (i.begin !== null) raw.push(i.begin);
-      raw.push(i.end);
+      if (i.begin !== null) sorted[n++] = i.begin;
+      sorted[n++] = i.end;
     }
-    const sorted = Float64Array.from(raw).sort();
+    sorted.subarray(0, n).sort();
     let m = 0;
-    for (let k = 0; k < sorted.length; k++)
-      if (k === 0 || sorted[k] !== sorted[m - 1]) sorted[m++] = sorted[k]!;
+    for (let k = 0; k < n; k++) if (k === 0 || sorted[k] !== sorted[m - 1]) sorted[m++] = sorted[k]!;
     const points = sorted.subarray(0, m);
     // Piece 2k+1 is points[k]; piece 2k is the gap before it; piece 2m the gap after the last.
     const pieces = 2 * m + 1;
@@ -229,7 +229,15 @@ class Envelope {
       }
       return root;
     };
-    for (const i of [...intervals].sort((a, b) => a.ctime - b.ctime)) {
+    // Tombstones mostly arrive in ctime order: sort only when they did not.
+    let byCtime = intervals;
+    for (let k = 1; k < intervals.length; k++) {
+      if (intervals[k]!.ctime < intervals[k - 1]!.ctime) {
+        byCtime = [...intervals].sort((a, b) => a.ctime - b.ctime);
+        break;
+      }
+    }
+    for (const i of byCtime) {
       const first = i.begin === null ? 0 : 2 * indexOf(points, i.begin) + 1;
       const last = 2 * indexOf(points, i.end) + 1;
       for (let p = find(first); p <= last; p = find(p + 1)) {
@@ -237,24 +245,21 @@ class Envelope {
         next[p] = p + 1;
       }
     }
-    const lo: number[] = [];
-    const open: number[] = [];
-    const since: number[] = [];
+    const lo = new Float64Array(pieces);
+    const open = new Uint8Array(pieces);
+    const since = new Float64Array(pieces);
+    let runs = 0;
     for (let p = 0; p < pieces; p++) {
-      if (p > 0 && value[p] === since[since.length - 1]) continue;
-      if (p === 0) {
-        lo.push(-Infinity);
-        open.push(0);
-      } else if (p % 2 === 1) {
-        lo.push(points[(p - 1) / 2]!);
-        open.push(0);
-      } else {
-        lo.push(points[p / 2 - 1]!);
-        open.push(1);
+      if (p > 0 && value[p] === since[runs - 1]) continue;
+      if (p === 0) lo[runs] = -Infinity;
+      else if (p % 2 === 1) lo[runs] = points[(p - 1) / 2]!;
+      else {
+        lo[runs] = points[p / 2 - 1]!;
+        open[runs] = 1;
       }
-      since.push(value[p]!);
+      since[runs++] = value[p]!;
     }
-    return new Envelope(Float64Array.from(lo), Uint8Array.from(open), Float64Array.from(since));
+    return new Envelope(lo.slice(0, runs), open.slice(0, runs), since.slice(0, runs));
   }
 
   /** The earliest ctime of a tombstone covering `x`, or Infinity. */
