@@ -1,5 +1,7 @@
 import { GregorError } from '../protocol/errors.js';
+import { LIMITS } from '../protocol/limits.js';
 import type { InBandMessage } from '../protocol/message.js';
+import { GLOBAL } from './user-state.js';
 
 /**
  * Refuses what compaction made unsafe. A creation of an item older than the horizon could bring
@@ -25,4 +27,37 @@ export function checkHistoryKept(at: number | null, compactedBefore: number): vo
       `${new Date(at).toISOString()} is before the compaction horizon ${new Date(compactedBefore).toISOString()}`,
     );
   }
+}
+
+/** What a user's replica (or its rows) says about the interval tombstones it keeps. */
+export interface IntervalTombstones {
+  readonly intervalCount: number;
+  hasInterval(category: string, scope: string, begin: number | null, end: number): boolean;
+}
+
+/**
+ * Refuses, as a whole, a message that would take its user over `cap` interval tombstones: each one
+ * is checked against the items of its category and kept in every cached replica, so their number
+ * is bounded like everything else one user can make a node keep. Intervals the user already keeps
+ * (same category, scope, begin and end) do not count again. Every engine calls this.
+ */
+export function checkTombstoneRoom(
+  m: InBandMessage,
+  kept: IntervalTombstones,
+  cap: number = LIMITS.maxIntervalTombstonesPerUser,
+): void {
+  if (m.kind !== 'update' || !m.dismiss || m.dismiss.intervals.length === 0) return;
+  const count = kept.intervalCount;
+  if (count + m.dismiss.intervals.length <= cap) return;
+  const scope = m.dismiss.forDevice ?? GLOBAL;
+  const fresh = new Set<string>();
+  for (const i of m.dismiss.intervals) {
+    if (!kept.hasInterval(i.category, scope, i.begin, i.end))
+      fresh.add(`${i.category}\0${i.begin}\0${i.end}`);
+  }
+  if (count + fresh.size <= cap) return;
+  throw new GregorError(
+    'TOO_MANY_TOMBSTONES',
+    `body.dismiss.intervals: ${fresh.size} new interval dismissals would make ${count + fresh.size} for this user, over the limit of ${cap}; dismiss by ID, or wait until compaction removes intervals that ended long ago`,
+  );
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, Reminder } from '../../src/core/state-machine.js';
 import { GregorError } from '../../src/protocol/errors.js';
 import { itemDigest, stateHash } from '../../src/protocol/hash.js';
+import { LIMITS } from '../../src/protocol/limits.js';
 import { stateBlob } from '../../src/protocol/message.js';
 import {
   freshUid,
@@ -640,6 +641,90 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         expect(after.truncated).toBe(true);
         expect(after.messages.map((m) => m.message.md.msgId)).toEqual(['c3']);
         expect((await engine().messagesAfter(uid, null, 4)).truncated).toBe(false);
+      });
+    });
+
+    describe('limits', () => {
+      it('a message that would take a user over the interval tombstone cap is refused with GREGOR_ERR_TOO_MANY_TOMBSTONES and changes nothing', async () => {
+        const uid = freshUid();
+        clock.now = s(30_000);
+        const per = LIMITS.maxDismissIntervals;
+        const full = LIMITS.maxIntervalTombstonesPerUser / per;
+        // Interval k*per+j covers created time 1 + k*per + j (seconds): [that, that + 0.5].
+        const intervals = (k: number, count: number = per) =>
+          Array.from({ length: count }, (_, j) => ({
+            category: 'c',
+            begin: 1 + k * per + j,
+            end: 1.5 + k * per + j,
+          }));
+        await engine().consumeMessage(
+          wire(uid, s(20_000), {
+            id: 'items',
+            system: 'gregor',
+            body: { create: { kept: item('c', 20_000), hidden: item('c', 1) } },
+          }),
+        );
+        // Up to the cap exactly, in one burst (engines with group commit write it in a few transactions).
+        const filled = await Promise.all(
+          Array.from({ length: full }, (_, k) =>
+            engine().consumeMessage(
+              wire(uid, s(20_001 + k), {
+                id: `d${k}`,
+                system: 'gregor',
+                body: { dismiss: { intervals: intervals(k) } },
+              }),
+            ),
+          ),
+        );
+        expect(filled.every((r) => r.status === 'stored')).toBe(true);
+        const before = await engine().state(uid);
+        expect(before.items.map((i) => i.id)).toEqual(['kept']);
+        const phoneBefore = await engine().state(uid, 'phone');
+
+        const over = wire(uid, s(25_000), {
+          id: 'over',
+          system: 'gregor',
+          body: {
+            create: { fresh: item('c', 20_000) },
+            dismiss: { ids: ['kept'], intervals: [...intervals(0, 1), { category: 'other', end: 5 }] },
+          },
+        });
+        await expectCode(engine().consumeMessage(over), 'GREGOR_ERR_TOO_MANY_TOMBSTONES');
+        // A per-device interval is a tombstone too.
+        const perDevice = wire(uid, s(25_001), {
+          id: 'per-device',
+          system: 'gregor',
+          body: { dismiss: { intervals: intervals(0, 1), for_device: 'phone' } },
+        });
+        await expectCode(engine().consumeMessage(perDevice), 'GREGOR_ERR_TOO_MANY_TOMBSTONES');
+        const after = await engine().state(uid);
+        expect([after.seq, after.hash]).toEqual([before.seq, before.hash]);
+        expect((await engine().messagesAfter(uid, null, before.seq)).messages).toEqual([]);
+        expect((await engine().state(uid, 'phone')).hash).toBe(phoneBefore.hash);
+
+        // Intervals the user already keeps do not count again, and dismissals by ID still work.
+        const again = await engine().consumeMessage(
+          wire(uid, s(26_000), {
+            id: 'again',
+            system: 'gregor',
+            body: {
+              create: { fresh: item('c', 20_000) },
+              dismiss: { ids: ['kept'], intervals: intervals(3, 2) },
+            },
+          }),
+        );
+        expect(again.status).toBe('stored');
+        expect((await engine().state(uid)).items.map((i) => i.id)).toEqual(['fresh']);
+        // Compaction removes intervals that ended before its cutoff, which makes room again.
+        await engine().compact(s(15_000), uid);
+        const room = await engine().consumeMessage(
+          wire(uid, s(27_000), {
+            id: 'room',
+            system: 'gregor',
+            body: { dismiss: { intervals: [{ category: 'c', end: 10 }] } },
+          }),
+        );
+        expect(room.status).toBe('stored');
       });
     });
 

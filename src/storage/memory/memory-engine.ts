@@ -1,4 +1,4 @@
-import { checkHistoryKept, checkNotTooOld } from '../../core/rules.js';
+import { checkHistoryKept, checkNotTooOld, checkTombstoneRoom } from '../../core/rules.js';
 import type {
   CompactionReport,
   ConsumeResult,
@@ -56,6 +56,7 @@ export class MemoryEngine implements Engine {
     const existing = user.seqByMsgId.get(m.md.msgId);
     if (existing !== undefined) return { status: 'duplicate', seq: existing, deadOnArrival: NONE };
     checkNotTooOld(m, user.replica.compactedBefore);
+    checkTombstoneRoom(m, user.replica);
     const seq = ++user.seq;
     user.log.push({ seq, message: m });
     user.seqByMsgId.set(m.md.msgId, seq);

@@ -1,4 +1,4 @@
-import { checkNotTooOld } from '../../core/rules.js';
+import { checkNotTooOld, checkTombstoneRoom } from '../../core/rules.js';
 import type { ConsumeResult } from '../../core/state-machine.js';
 import type { InBandMessage } from '../../protocol/message.js';
 import { BatchRows } from './batch-rows.js';
@@ -75,6 +75,7 @@ function applyOne(m: InBandMessage, user: LoadedUser, seen: Map<string, number>,
   if (original !== undefined) return { ok: { status: 'duplicate', seq: original, deadOnArrival: NONE } };
   try {
     checkNotTooOld(m, user.replica.compactedBefore);
+    checkTombstoneRoom(m, user.replica);
   } catch (error) {
     return { error };
   }

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { encodeInBand } from '../../core/codec.js';
-import { checkNotTooOld } from '../../core/rules.js';
+import { checkNotTooOld, checkTombstoneRoom, type IntervalTombstones } from '../../core/rules.js';
 import type { ConsumeResult } from '../../core/state-machine.js';
 import { GLOBAL, UserState } from '../../core/user-state.js';
 import { type GregorError, isGregorError } from '../../protocol/errors.js';
@@ -89,7 +89,7 @@ function writerFor(st: Statements, cache: ReplicaCache, writers: Map<string, Wri
 
 function consumeOne(st: Statements, w: Writer, m: InBandMessage): Outcome {
   const { msgId, ctime, device } = m.md;
-  const refusal = refusalOf(m, w.compactedBefore);
+  const refusal = refusalOf(m, w.compactedBefore, w.cached?.replica ?? tombstoneRows(st, w.id));
   if (refusal) {
     const dup = st.seqOfMsgId.get(w.id, msgId);
     return dup ? duplicate(dup.seq) : { ok: false, error: refusal };
@@ -127,14 +127,30 @@ function applyUpdate(st: Statements, w: Writer, m: UpdateMessage): ReadonlyMap<s
   return deadOnArrival;
 }
 
-function refusalOf(m: InBandMessage, compactedBefore: number): GregorError | null {
+function refusalOf(
+  m: InBandMessage,
+  compactedBefore: number,
+  tombstones: IntervalTombstones,
+): GregorError | null {
   try {
     checkNotTooOld(m, compactedBefore);
+    checkTombstoneRoom(m, tombstones);
     return null;
   } catch (e) {
     if (isGregorError(e)) return e;
     throw e;
   }
+}
+
+/** The user's interval tombstones as the rows say (a partial replica holds only some of them); read only when needed. */
+function tombstoneRows(st: Statements, userId: number): IntervalTombstones {
+  return {
+    get intervalCount() {
+      return st.intervalCount.get(userId)!.n;
+    },
+    hasInterval: (category, scope, begin, end) =>
+      st.hasInterval.get(userId, category, scope, begin, end) !== undefined,
+  };
 }
 
 function duplicate(seq: number): Outcome {

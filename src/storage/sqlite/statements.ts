@@ -62,6 +62,8 @@ export class Statements {
     [number, string],
     { category: string; scope: string; begin: number | null; end: number; ctime: number }
   >;
+  readonly intervalCount: Statement<[number], { n: number }>;
+  readonly hasInterval: Statement<[number, string, string, number | null, number], { one: number }>;
   readonly seqOfMsgId: Statement<[number, string], { seq: number }>;
   readonly insertMessage: Statement<[number, number, string, number, string | null, string]>;
   readonly putItem: Statement<
@@ -109,6 +111,13 @@ export class Statements {
       `SELECT category, scope, begin, end, ctime FROM gregor_dismissed_intervals
        WHERE user_id = ? AND category = ? ORDER BY rowid`,
     );
+    this.intervalCount = db.prepare('SELECT count(*) AS n FROM gregor_dismissed_intervals WHERE user_id = ?');
+    // The key's own expression, so the lookup walks gregor_dismissed_intervals_key.
+    this.hasInterval = db.prepare(
+      `SELECT 1 AS one FROM gregor_dismissed_intervals
+       WHERE user_id = ? AND category = ? AND scope = ?
+         AND ifnull(begin, -9007199254740991) = ifnull(?, -9007199254740991) AND end = ?`,
+    );
     this.seqOfMsgId = db.prepare('SELECT seq FROM gregor_messages WHERE user_id = ? AND msg_id = ?');
     this.insertMessage = db.prepare(
       `INSERT INTO gregor_messages (user_id, seq, msg_id, ctime, device, content) VALUES (?, ?, ?, ?, ?, ?)
@@ -154,9 +163,12 @@ export class Statements {
     );
     this.dropItem = db.prepare('DELETE FROM gregor_items WHERE user_id = ? AND item_id = ?');
     this.dropItemReminders = db.prepare('DELETE FROM gregor_reminders WHERE user_id = ? AND item_id = ?');
+    // The key's own expression: `begin IS ?` cannot use the index, and scanned every interval of the
+    // user once per interval compaction removed.
     this.dropInterval = db.prepare(
       `DELETE FROM gregor_dismissed_intervals
-       WHERE user_id = ? AND category = ? AND scope = ? AND begin IS ? AND end = ?`,
+       WHERE user_id = ? AND category = ? AND scope = ?
+         AND ifnull(begin, -9007199254740991) = ifnull(?, -9007199254740991) AND end = ?`,
     );
     this.dropMessagesBefore = db.prepare('DELETE FROM gregor_messages WHERE user_id = ? AND ctime < ?');
   }
