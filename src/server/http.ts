@@ -35,6 +35,13 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
     // `__proto__` is a legal item ID and body key (stored and sent like any other): JSON.parse
     // makes it an own property, and nothing here merges request objects into others.
     onProtoPoisoning: 'ignore',
+    // A target the router cannot decode (`//%zz`, `http://[/`) gets a coded 400 like every refusal.
+    frameworkErrors: (error, _request, reply) =>
+      sendError(
+        gregord,
+        reply,
+        new GregorError('BAD_REQUEST', `the request target is malformed (${error.code})`),
+      ),
     // Errors of the HTTP framing layer (before any route runs) get coded bodies too.
     clientErrorHandler: (error, socket) => refuseMalformed(gregord, error, socket),
   });
@@ -137,7 +144,8 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
 
 /** The caller's token must act for `:uid`: a service token for anyone, a user token for itself. */
 async function authorize(gregord: Gregord, request: FastifyRequest<UidParams>): Promise<string> {
-  const uid = optionalId(request.params.uid, 'uid')!;
+  const uid = optionalId(request.params.uid, 'uid');
+  if (uid === null) throw new GregorError('INVALID_ARGUMENT', 'uid: the path must name a user');
   const header = request.headers.authorization;
   if (!header) throw new GregorError('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
   const principal: Principal = await gregord.auth.verify(header);

@@ -75,4 +75,28 @@ describe('the HTTP framing layer', () => {
     expect(tooLong.status).toBe(400);
     expect(((await tooLong.json()) as { code: string }).code).toBe('GREGOR_ERR_INVALID_ARGUMENT');
   });
+
+  it('a path with an empty user ID is refused with a coded 400, never a storage failure', async () => {
+    const token = await server.serviceToken();
+    const r = await fetch(`${server.url}/v1/users//messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ system: 'gregor', body: { create: { a: { category: 'c' } } } }),
+    });
+    expect([r.status, ((await r.json()) as { code: string }).code]).toEqual([
+      400,
+      'GREGOR_ERR_INVALID_ARGUMENT',
+    ]);
+  });
+
+  it('a target the router cannot decode gets a coded 400', async () => {
+    for (const target of ['//%zz', 'http://[/', '/v1/users/%E0%A4%A/state']) {
+      const answer = await rawRequest(
+        server.port,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      expect(answer.status, target).toBe(400);
+      expect(answer.body?.code, target).toMatch(/^GREGOR_ERR_(BAD_REQUEST|INVALID_ARGUMENT)$/);
+    }
+  });
 });

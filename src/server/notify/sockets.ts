@@ -84,7 +84,9 @@ export class NotifySockets {
     ws.on('pong', () => {
       conn.awaitingPong = false;
     });
-    ws.on('error', () => ws.terminate());
+    // ws has already begun the close with the right code (1007, 1009, 1002): give the close
+    // frame a moment to reach the client before the socket is cut.
+    ws.on('error', () => setTimeout(() => ws.terminate(), 1000).unref());
     ws.on('close', () => {
       this.#release(conn);
       this.#conns.delete(ws);
