@@ -10,10 +10,10 @@ import { burstMessage } from './fixtures/pg-messages.js';
 
 const reachable = await requirePostgres('postgres multi-process');
 
-function child(script: string, args: readonly string[]): ChildProcess {
+function child(script: string, args: readonly string[], stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
   const path = fileURLToPath(new URL(`./fixtures/${script}`, import.meta.url));
   return spawn(process.execPath, ['--import', 'tsx', path, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: [stdin, 'pipe', 'inherit'],
   });
 }
 
@@ -58,9 +58,20 @@ describe.skipIf(!reachable)('postgres engine across processes', () => {
     } finally {
       await engine.close();
     }
-    const [a, b] = await Promise.all(
-      ['one', 'two'].map((owner) => lines(child('pg-claim.ts', [db.url, owner, String(10_000_000)]))),
+    // Both claimers start at the same moment (a slow start must not let one take everything).
+    const procs = ['one', 'two'].map((owner) =>
+      child('pg-claim.ts', [db.url, owner, String(10_000_000)], 'pipe'),
     );
+    let ready = 0;
+    const [a, b] = (
+      await Promise.all(
+        procs.map((proc) =>
+          lines(proc, (line) => {
+            if (line === 'ready' && ++ready === procs.length) for (const p of procs) p.stdin!.end('go\n');
+          }),
+        ),
+      )
+    ).map((out) => out.filter((line) => line !== 'ready'));
     const union = [...a!, ...b!];
     expect(union.sort()).toEqual(expected.sort());
     expect(a!.length).toBeGreaterThan(0);
