@@ -36,14 +36,14 @@ export class IntervalIndex {
   /** Forgets the tombstone with this key (whatever its ctime); whether there was one. */
   delete(i: Omit<StoredInterval, 'ctime'>): boolean {
     const category = this.#categories.get(i.category);
-    if (!category?.delete(i.scope, keyOf(i.begin, i.end))) return false;
+    if (!category?.delete(i.scope, i.begin, i.end)) return false;
     this.#size -= 1;
     if (category.empty) this.#categories.delete(i.category);
     return true;
   }
 
   has(category: string, scope: string, begin: number | null, end: number): boolean {
-    return this.#categories.get(category)?.scopes.get(scope)?.byKey.has(keyOf(begin, end)) ?? false;
+    return this.#categories.get(category)?.scopes.get(scope)?.byKey.get(begin, end) !== undefined;
   }
 
   hasCategory(category: string): boolean {
@@ -86,8 +86,51 @@ export class IntervalIndex {
   }
 }
 
-function keyOf(begin: number | null, end: number): string {
-  return `${begin === null ? '' : begin}:${end}`;
+/**
+ * The tombstones of one (category, scope) by their bounds: maps keyed by the numbers themselves
+ * (end, then begin; a null begin as -Infinity), so keeping one builds no key string.
+ */
+class Bounds {
+  readonly #byEnd = new Map<number, Map<number, StoredInterval>>();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(begin: number | null, end: number): StoredInterval | undefined {
+    return this.#byEnd.get(end)?.get(begin ?? -Infinity);
+  }
+
+  set(i: StoredInterval): void {
+    let byBegin = this.#byEnd.get(i.end);
+    if (!byBegin) {
+      byBegin = new Map();
+      this.#byEnd.set(i.end, byBegin);
+    }
+    const size = byBegin.size;
+    byBegin.set(i.begin ?? -Infinity, i);
+    this.#size += byBegin.size - size;
+  }
+
+  delete(begin: number | null, end: number): boolean {
+    const byBegin = this.#byEnd.get(end);
+    if (!byBegin?.delete(begin ?? -Infinity)) return false;
+    if (byBegin.size === 0) this.#byEnd.delete(end);
+    this.#size -= 1;
+    return true;
+  }
+
+  *values(): IterableIterator<StoredInterval> {
+    for (const byBegin of this.#byEnd.values()) yield* byBegin.values();
+  }
+
+  clone(): Bounds {
+    const copy = new Bounds();
+    for (const [end, byBegin] of this.#byEnd) copy.#byEnd.set(end, new Map(byBegin));
+    copy.#size = this.#size;
+    return copy;
+  }
 }
 
 class CategoryTombstones {
@@ -105,18 +148,25 @@ class CategoryTombstones {
       scope = new ScopeTombstones();
       this.scopes.set(i.scope, scope);
     }
-    const key = keyOf(i.begin, i.end);
-    const old = scope.byKey.get(key);
+    const old = scope.byKey.get(i.begin, i.end);
     if (old && old.ctime <= i.ctime) return false;
-    scope.byKey.set(key, i);
+    // A copy of one shape whatever the source (a spread, a database row): the builds read
+    // thousands of them, and mixed shapes made them several times slower.
+    scope.byKey.set({
+      category: i.category,
+      scope: i.scope,
+      begin: i.begin,
+      end: i.end,
+      ctime: i.ctime,
+    });
     scope.changed();
     this.#stabber = null;
     return !old;
   }
 
-  delete(scope: string, key: string): boolean {
+  delete(scope: string, begin: number | null, end: number): boolean {
     const s = this.scopes.get(scope);
-    if (!s?.byKey.delete(key)) return false;
+    if (!s?.byKey.delete(begin, end)) return false;
     if (s.byKey.size === 0) this.scopes.delete(scope);
     else s.changed();
     this.#stabber = null;
@@ -141,8 +191,8 @@ class CategoryTombstones {
 }
 
 class ScopeTombstones {
-  /** `begin:end` -> the tombstone with the earliest ctime. */
-  readonly byKey = new Map<string, StoredInterval>();
+  /** (begin, end) -> the tombstone with the earliest ctime. */
+  byKey = new Bounds();
   #envelope: Envelope | null = null;
   #coalesced: readonly { lo: number; hi: number }[] | null = null;
 
@@ -175,7 +225,7 @@ class ScopeTombstones {
 
   clone(): ScopeTombstones {
     const copy = new ScopeTombstones();
-    for (const [key, i] of this.byKey) copy.byKey.set(key, i);
+    copy.byKey = this.byKey.clone();
     copy.#envelope = this.#envelope;
     copy.#coalesced = this.#coalesced;
     return copy;

@@ -64,7 +64,8 @@ export class UserState {
     if (m.dismiss) {
       const scope = m.dismiss.forDevice ?? GLOBAL;
       for (const id of m.dismiss.ids) this.addDismissedId(id, scope, ctime);
-      for (const i of m.dismiss.intervals) this.addInterval({ ...i, scope, ctime });
+      for (const i of m.dismiss.intervals)
+        this.addInterval({ category: i.category, scope, begin: i.begin, end: i.end, ctime });
     }
     let dead: Map<string, readonly string[]> | null = null;
     for (const item of m.create) {
