@@ -63,10 +63,10 @@ export class WebSocketGateway {
   }
 
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = URL.canParse(request.url ?? '/', 'http://localhost')
-      ? new URL(request.url ?? '/', 'http://localhost')
-      : null;
-    if (url === null) {
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost');
+    } catch {
       refuse(socket, [400, 'GREGOR_ERR_BAD_REQUEST', 'the request target is not a valid URL']);
       return;
     }
