@@ -17,6 +17,8 @@ import type { StoredInterval } from './user-state.js';
 export class IntervalIndex {
   #categories = new Map<string, CategoryTombstones>();
   #size = 0;
+  /** scope -> how many tombstones it holds, over every category (see LIMITS.maxIntervalScopesPerUser). */
+  #perScope = new Map<string, number>();
 
   /** How many tombstones are kept (one per category, scope, begin and end). */
   get size(): number {
@@ -30,7 +32,10 @@ export class IntervalIndex {
       category = new CategoryTombstones();
       this.#categories.set(i.category, category);
     }
-    if (category.add(i)) this.#size += 1;
+    if (category.add(i)) {
+      this.#size += 1;
+      this.#perScope.set(i.scope, (this.#perScope.get(i.scope) ?? 0) + 1);
+    }
   }
 
   /** Forgets the tombstone with this key (whatever its ctime); whether there was one. */
@@ -39,7 +44,20 @@ export class IntervalIndex {
     if (!category?.delete(i.scope, i.begin, i.end)) return false;
     this.#size -= 1;
     if (category.empty) this.#categories.delete(i.category);
+    const left = this.#perScope.get(i.scope)! - 1;
+    if (left === 0) this.#perScope.delete(i.scope);
+    else this.#perScope.set(i.scope, left);
     return true;
+  }
+
+  /** How many distinct scopes (GLOBAL included) hold a tombstone. O(1). */
+  get scopeCount(): number {
+    return this.#perScope.size;
+  }
+
+  /** Whether `scope` holds a tombstone in any category. O(1). */
+  hasScope(scope: string): boolean {
+    return this.#perScope.has(scope);
   }
 
   has(category: string, scope: string, begin: number | null, end: number): boolean {
@@ -82,6 +100,7 @@ export class IntervalIndex {
     const copy = new IntervalIndex();
     for (const [name, category] of this.#categories) copy.#categories.set(name, category.clone());
     copy.#size = this.#size;
+    copy.#perScope = new Map(this.#perScope);
     return copy;
   }
 }

@@ -33,23 +33,43 @@ export function checkHistoryKept(at: number | null, compactedBefore: number): vo
 export interface IntervalTombstones {
   readonly intervalCount: number;
   hasInterval(category: string, scope: string, begin: number | null, end: number): boolean;
+  /**
+   * How many device scopes (not GLOBAL) hold interval tombstones. An implementation may stop
+   * counting at `upTo`: an answer of `upTo` means at least that many.
+   */
+  deviceScopeCount(upTo: number): number;
+  /** Whether `scope` (GLOBAL or a device) holds an interval tombstone, in any category. */
+  hasIntervalScope(scope: string): boolean;
 }
 
 /**
  * Refuses, as a whole, a message that would take its user over `cap` interval tombstones: each one
  * is checked against the items of its category and kept in every cached replica, so their number
  * is bounded like everything else one user can make a node keep. Intervals the user already keeps
- * (same category, scope, begin and end) do not count again. Every engine calls this.
+ * (same category, scope, begin and end) do not count again. Refuses too a message whose intervals
+ * would add a device scope (`for_device`) beyond `scopeCap`: every item they hide lists the scopes
+ * that hide it, on every create and sync. Scopes that hold intervals already, and GLOBAL, are not
+ * counted again. Every engine calls this.
  */
 export function checkTombstoneRoom(
   m: InBandMessage,
   kept: IntervalTombstones,
   cap: number = LIMITS.maxIntervalTombstonesPerUser,
+  scopeCap: number = LIMITS.maxIntervalScopesPerUser,
 ): void {
   if (m.kind !== 'update' || !m.dismiss || m.dismiss.intervals.length === 0) return;
+  const scope = m.dismiss.forDevice ?? GLOBAL;
+  if (scope !== GLOBAL && !kept.hasIntervalScope(scope)) {
+    const devices = kept.deviceScopeCount(scopeCap);
+    if (devices >= scopeCap) {
+      throw new GregorError(
+        'TOO_MANY_TOMBSTONES',
+        `body.dismiss.for_device: this user keeps interval dismissals for ${scopeCap} devices already, the limit; dismiss for all devices (without for_device), dismiss by ID, or wait until compaction removes intervals that ended long ago`,
+      );
+    }
+  }
   const count = kept.intervalCount;
   if (count + m.dismiss.intervals.length <= cap) return;
-  const scope = m.dismiss.forDevice ?? GLOBAL;
   const fresh = new Set<string>();
   for (const i of m.dismiss.intervals) {
     if (!kept.hasInterval(i.category, scope, i.begin, i.end))

@@ -115,6 +115,19 @@ export class UserState {
     return this.#intervals.has(category, scope, begin, end);
   }
 
+  /**
+   * How many device scopes (not GLOBAL) hold interval tombstones (see
+   * LIMITS.maxIntervalScopesPerUser). O(1); `upTo` is for implementations that count rows.
+   */
+  deviceScopeCount(_upTo: number): number {
+    return this.#intervals.scopeCount - (this.#intervals.hasScope(GLOBAL) ? 1 : 0);
+  }
+
+  /** Whether `scope` (GLOBAL or a device) holds an interval tombstone, in any category. */
+  hasIntervalScope(scope: string): boolean {
+    return this.#intervals.hasScope(scope);
+  }
+
   /** An independent copy (items are immutable, so they are shared): for optimistic overlays. */
   clone(): UserState {
     const copy = new UserState();

@@ -20,6 +20,8 @@ export const LIMITS = {
   maxRemindersPerMessage: 2000,
   /** Interval tombstones kept per user: each is a row and replica memory; 10,000 is 100 full messages. */
   maxIntervalTombstonesPerUser: 10_000,
+  /** Device scopes among them: each hidden item lists the scopes that hide it; 64 is max-devices-per-user's default. */
+  maxIntervalScopesPerUser: 64,
   /** The name of an out-of-band system. */
   maxSystemLength: 128,
   /** A whole message as JSON text. */

@@ -726,6 +726,97 @@ export function describeEngineConformance(name: string, factory: EngineFactory):
         );
         expect(room.status).toBe('stored');
       });
+
+      it('interval dismissals for more device scopes than the limit are refused with GREGOR_ERR_TOO_MANY_TOMBSTONES and change nothing; a scope already used, and global dismissals, are still accepted', async () => {
+        const uid = freshUid();
+        clock.now = s(30_000);
+        const limit = LIMITS.maxIntervalScopesPerUser;
+        const onDevice = (id: string, at: number, device: string) =>
+          wire(uid, s(at), {
+            id,
+            system: 'gregor',
+            body: { dismiss: { intervals: [{ category: 'c', end: 2 }], for_device: device } },
+          });
+        await engine().consumeMessage(
+          wire(uid, s(20_000), {
+            id: 'items',
+            system: 'gregor',
+            body: { create: { old: item('c', 1), kept: item('c', 20_000) } },
+          }),
+        );
+        // One interval on each of `limit` devices, in one burst (group commit writes several per transaction).
+        const filled = await Promise.all(
+          Array.from({ length: limit }, (_, k) =>
+            engine().consumeMessage(onDevice(`d${k}`, 20_001 + k, `dev${k}`)),
+          ),
+        );
+        expect(filled.every((r) => r.status === 'stored')).toBe(true);
+        const before = await engine().state(uid);
+        expect(before.items.map((i) => i.id)).toEqual(['kept', 'old']);
+        expect((await engine().state(uid, 'dev0')).items.map((i) => i.id)).toEqual(['kept']);
+        const newBefore = await engine().state(uid, 'new');
+
+        // One device more is refused as a whole: its create and its dismissal by ID too.
+        const over = wire(uid, s(25_000), {
+          id: 'over',
+          system: 'gregor',
+          body: {
+            create: { fresh: item('c', 20_000) },
+            dismiss: { ids: ['kept'], intervals: [{ category: 'c', end: 2 }], for_device: 'new' },
+          },
+        });
+        const error = await engine()
+          .consumeMessage(over)
+          .then(
+            () => null,
+            (e: unknown) => e,
+          );
+        expect(error).toBeInstanceOf(GregorError);
+        expect((error as GregorError).code).toBe('GREGOR_ERR_TOO_MANY_TOMBSTONES');
+        expect((error as GregorError).message).toContain(`${limit} devices`);
+        const after = await engine().state(uid);
+        expect([after.seq, after.hash]).toEqual([before.seq, before.hash]);
+        expect((await engine().messagesAfter(uid, null, before.seq)).messages).toEqual([]);
+        expect((await engine().state(uid, 'new')).hash).toBe(newBefore.hash);
+
+        // A device that holds intervals already may add more, and global intervals are not counted.
+        const again = await engine().consumeMessage(
+          wire(uid, s(26_000), {
+            id: 'again',
+            system: 'gregor',
+            body: { dismiss: { intervals: [{ category: 'other', begin: 5, end: 6 }], for_device: 'dev0' } },
+          }),
+        );
+        expect(again.status).toBe('stored');
+        const global = await engine().consumeMessage(
+          wire(uid, s(26_001), {
+            id: 'global',
+            system: 'gregor',
+            body: { dismiss: { intervals: [{ category: 'c', end: 2 }] } },
+          }),
+        );
+        expect(global.status).toBe('stored');
+        expect((await engine().state(uid)).items.map((i) => i.id)).toEqual(['kept']);
+        // A dismissal by ID on a new device is no interval: accepted.
+        const byId = await engine().consumeMessage(
+          wire(uid, s(26_002), {
+            id: 'by-id',
+            system: 'gregor',
+            body: { dismiss: { ids: ['kept'], for_device: 'new' } },
+          }),
+        );
+        expect(byId.status).toBe('stored');
+        expect((await engine().state(uid, 'new')).items).toEqual([]);
+        await expectCode(
+          engine().consumeMessage(onDevice('still-over', 26_003, 'new')),
+          'GREGOR_ERR_TOO_MANY_TOMBSTONES',
+        );
+
+        // Compaction removes intervals that ended before its cutoff, which frees their devices.
+        await engine().compact(s(15_000), uid);
+        const room = await engine().consumeMessage(onDevice('room', 27_000, 'new'));
+        expect(room.status).toBe('stored');
+      });
     });
 
     describe('lifecycle', () => {

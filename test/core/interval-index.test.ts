@@ -99,6 +99,32 @@ describe('IntervalIndex', () => {
     expect([...index.all()]).toHaveLength(2);
   });
 
+  it('counts the scopes holding tombstones over every category; deleting the last frees one, and a clone keeps its own count', () => {
+    const index = new IntervalIndex();
+    index.add(tomb(1, 5, 10));
+    index.add(tomb(1, 5, 10, 'phone'));
+    index.add(tomb(2, 6, 10, 'phone', 'other'));
+    index.add(tomb(1, 5, 4, 'phone'));
+    expect([index.scopeCount, index.hasScope(GLOBAL), index.hasScope('phone'), index.hasScope('tv')]).toEqual(
+      [2, true, true, false],
+    );
+    const copy = index.clone();
+    expect(index.delete({ category: 'c', scope: 'phone', begin: 1, end: 5 })).toBe(true);
+    expect([index.scopeCount, index.hasScope('phone')]).toEqual([2, true]);
+    expect(index.delete({ category: 'other', scope: 'phone', begin: 2, end: 6 })).toBe(true);
+    expect([index.scopeCount, index.hasScope('phone')]).toEqual([1, false]);
+    expect([copy.scopeCount, copy.hasScope('phone')]).toEqual([2, true]);
+    const state = new UserState();
+    state.addInterval(tomb(null, 5, 1));
+    state.addInterval(tomb(null, 5, 1, 'phone'));
+    state.addInterval(tomb(null, 5, 1, 'tv'));
+    expect([state.deviceScopeCount(64), state.hasIntervalScope('tv'), state.hasIntervalScope('pc')]).toEqual([
+      2,
+      true,
+      false,
+    ]);
+  });
+
   it('names every scope covering a time, across many scopes', () => {
     const index = new IntervalIndex();
     for (let d = 0; d < 500; d++) index.add(tomb(d * 10, d * 10 + 15, 1, `d${d}`));

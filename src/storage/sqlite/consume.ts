@@ -150,6 +150,17 @@ function tombstoneRows(st: Statements, userId: number): IntervalTombstones {
     },
     hasInterval: (category, scope, begin, end) =>
       st.hasInterval.get(userId, category, scope, begin, end) !== undefined,
+    hasIntervalScope: (scope) => st.hasIntervalScope.get(userId, scope) !== undefined,
+    // Device scopes sort after GLOBAL (''): walk them in the index, one lookup each, up to `upTo`.
+    deviceScopeCount: (upTo) => {
+      let n = 0;
+      for (let scope = GLOBAL; n < upTo; n++) {
+        const next = st.nextIntervalScope.get(userId, scope);
+        if (!next) break;
+        scope = next.scope;
+      }
+      return n;
+    },
   };
 }
 

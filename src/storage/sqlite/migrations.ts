@@ -79,6 +79,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX gregor_reminders_due ON gregor_reminders (remind_at);
     `,
   },
+  {
+    version: 2,
+    // The device scopes that hold interval tombstones, for LIMITS.maxIntervalScopesPerUser: whether
+    // one does, and counting them one index step per scope, without reading the user's intervals.
+    sql: `
+      CREATE INDEX gregor_dismissed_intervals_scope ON gregor_dismissed_intervals (user_id, scope);
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */

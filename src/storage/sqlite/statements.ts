@@ -64,6 +64,8 @@ export class Statements {
   >;
   readonly intervalCount: Statement<[number], { n: number }>;
   readonly hasInterval: Statement<[number, string, string, number | null, number], { one: number }>;
+  readonly hasIntervalScope: Statement<[number, string], { one: number }>;
+  readonly nextIntervalScope: Statement<[number, string], { scope: string }>;
   readonly seqOfMsgId: Statement<[number, string], { seq: number }>;
   readonly insertMessage: Statement<[number, number, string, number, string | null, string]>;
   readonly putItem: Statement<
@@ -117,6 +119,13 @@ export class Statements {
       `SELECT 1 AS one FROM gregor_dismissed_intervals
        WHERE user_id = ? AND category = ? AND scope = ?
          AND ifnull(begin, -9007199254740991) = ifnull(?, -9007199254740991) AND end = ?`,
+    );
+    // Both walk gregor_dismissed_intervals_scope: one step per scope, whatever its intervals.
+    this.hasIntervalScope = db.prepare(
+      'SELECT 1 AS one FROM gregor_dismissed_intervals WHERE user_id = ? AND scope = ? LIMIT 1',
+    );
+    this.nextIntervalScope = db.prepare(
+      'SELECT scope FROM gregor_dismissed_intervals WHERE user_id = ? AND scope > ? ORDER BY scope LIMIT 1',
     );
     this.seqOfMsgId = db.prepare('SELECT seq FROM gregor_messages WHERE user_id = ? AND msg_id = ?');
     this.insertMessage = db.prepare(
