@@ -8,7 +8,10 @@
  * - the attack's create (median of 5 users) and the longest event-loop block while they ran;
  * - state reads "now" (global and one device), at a past time, and a sync from cursor 0
  *   (messagesAfter): p50 and p99, and the longest event-loop block over all of them;
- * - a create of 1,000 items with as many reminders as one message may carry.
+ * - a create of 1,000 items with as many reminders as one message may carry;
+ * - the many-scopes attack at the limit: one interval over every time on each of
+ *   LIMITS.maxIntervalScopesPerUser (64) devices (the next device is refused), then the create and
+ *   a sync from cursor 0. Every item it hides lists the 64 scopes that hide it.
  *
  * Target: every read within 2× of the no-tombstone figure, and no event-loop block over 50 ms.
  * The create is stamped before the dismissals (as if delayed on its way) but consumed after them,
@@ -65,6 +68,18 @@ function dismissal(uid: string, k: number): Message {
   });
   return parseMessage(
     { id: `d${k}`, system: 'gregor', body: { dismiss: { intervals } } },
+    ctx(uid, T0 + (k + 1) * 1000),
+  );
+}
+
+/** Many-scopes message k: one interval over every `created` time, for device k alone. */
+function scopeDismissal(uid: string, k: number): Message {
+  return parseMessage(
+    {
+      id: `s${k}`,
+      system: 'gregor',
+      body: { dismiss: { intervals: [{ category: CATEGORY, end: NOW / 1000 }], for_device: `dev${k}` } },
+    },
     ctx(uid, T0 + (k + 1) * 1000),
   );
 }
@@ -275,12 +290,69 @@ async function benchEngine(kind: string, dir: string): Promise<Figure[]> {
       target: `≤ ${BLOCK_TARGET_MS} ms`,
       met: attacked.blockMs <= BLOCK_TARGET_MS,
     });
+    figures.push(...(await manyScopes(kind, engine, createFor, plains, plain)));
     if (kind === 'sqlite') figures.push(...(await coldReads(dir, plain)));
     figures.push(...(await reminderBomb(kind, engine)));
     return figures;
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * The many-scopes attack at the limit: ATTACKS users each dismiss every time on 64 devices (one
+ * message each) and have a 65th device refused, then get the create; a sync from cursor 0 follows.
+ */
+async function manyScopes(
+  kind: string,
+  engine: Engine,
+  createFor: (uid: string) => Promise<{ ms: number; blockMs: number }>,
+  plains: readonly { ms: number; blockMs: number }[],
+  plain: ReadFigures,
+): Promise<Figure[]> {
+  const scopes = LIMITS.maxIntervalScopesPerUser;
+  const creates: { ms: number; blockMs: number }[] = [];
+  for (let r = 0; r < ATTACKS; r++) {
+    const uid = `scoped${r}`;
+    for (let k = 0; k < scopes; k++) await engine.consumeMessage(scopeDismissal(uid, k));
+    const refused = await engine.consumeMessage(scopeDismissal(uid, scopes)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    if (!isGregorError(refused, 'TOO_MANY_TOMBSTONES')) {
+      throw new Error(`${kind}: device scope ${scopes + 1} was not refused with TOO_MANY_TOMBSTONES`);
+    }
+    creates.push(await createFor(uid));
+  }
+  const hidden = (await engine.state('scoped0', 'dev0')).items.length;
+  console.log(
+    `${kind}: ${scopes} device scopes kept, scope ${scopes + 1} refused (TOO_MANY_TOMBSTONES);` +
+      ` ${hidden} of ${ITEMS} items visible on dev0`,
+  );
+  const sync = await blocking(() => samples(CALLS, () => engine.messagesAfter('scoped0', 'phone', 0)));
+  const longest = Math.max(...creates.map((c) => c.blockMs), sync.blockMs);
+  return [
+    {
+      name: `${kind}: many-scopes attack (${scopes} devices), create of ${ITEMS} items (median of ${ATTACKS} users)`,
+      value: median(creates.map((c) => c.ms)),
+      unit: 'ms',
+      baseline: { name: 'same create, no tombstones', value: median(plains.map((a) => a.ms)) },
+    },
+    {
+      name: `${kind}: many-scopes attack, sync from cursor 0 p50`,
+      value: percentile(sync.value, 50),
+      unit: 'ms',
+      baseline: { name: 'no tombstones', value: plain.p50['sync from cursor 0']! },
+    },
+    {
+      name: `${kind}: many-scopes attack, longest event-loop block (creates and syncs)`,
+      value: longest,
+      unit: 'ms',
+      baseline: { name: 'same create, no tombstones', value: Math.max(...plains.map((a) => a.blockMs)) },
+      target: `≤ ${BLOCK_TARGET_MS} ms`,
+      met: longest <= BLOCK_TARGET_MS,
+    },
+  ];
 }
 
 function median(xs: readonly number[]): number {
