@@ -104,6 +104,9 @@ const common = [
   '100000',
   '--rate-limit-burst',
   '100000',
+  // Every bench device connects from loopback: one address may authenticate many at once.
+  '--max-pending-auth-per-address',
+  '100000',
 ];
 const nodes = await Promise.all([1, 2].map((n) => startNode([...common, '--node-id', `bench${n}`])));
 try {

@@ -29,6 +29,9 @@ serveChild(async () => {
       '100000',
       '--rate-limit-burst',
       '100000',
+      // Every bench device connects from loopback: one address may authenticate many at once.
+      '--max-pending-auth-per-address',
+      '100000',
       ...process.argv.slice(2),
     ],
     {},
