@@ -27,7 +27,8 @@ export interface UpgradeInfo {
 export class Session {
   readonly #server: Gregord;
   readonly #socket: SocketLike;
-  readonly #info: UpgradeInfo;
+  /** What the upgrade said; dropped once authenticated, so an idle session keeps none of it. */
+  #info: UpgradeInfo | null;
   #conn: DeviceConnection | null = null;
   #authTimer: NodeJS.Timeout | null;
   #expiryTimer: NodeJS.Timeout | null = null;
@@ -132,7 +133,8 @@ export class Session {
         return;
       }
       this.#conn = conn;
-      this.#info.authenticated();
+      this.#info?.authenticated();
+      this.#info = null;
       this.#clearTimers();
       if (principal.validUntil !== null) {
         const left = Math.max(0, principal.validUntil - Date.now());
@@ -160,17 +162,19 @@ export class Session {
   }
 
   #identity(p: Principal): { uid: string; device: string } {
-    const uid = p.kind === 'service' ? this.#info.uid : p.uid;
+    const info = this.#info;
+    if (!info) throw new GregorError('INVALID_FRAME', 'type: already authenticated');
+    const uid = p.kind === 'service' ? info.uid : p.uid;
     if (!uid) throw new GregorError('FORBIDDEN', 'a service token must name the user with ?uid=');
-    if (p.kind === 'user' && this.#info.uid && this.#info.uid !== uid) {
+    if (p.kind === 'user' && info.uid && info.uid !== uid) {
       throw new GregorError('FORBIDDEN', 'a user token acts only for its own user');
     }
-    if (p.device && this.#info.device && p.device !== this.#info.device) {
+    if (p.device && info.device && p.device !== info.device) {
       throw new GregorError('FORBIDDEN', "the device in the URL differs from the token's device_id");
     }
     return {
       uid,
-      device: p.device ?? this.#info.device ?? `anon-${Math.random().toString(36).slice(2, 12)}`,
+      device: p.device ?? info.device ?? `anon-${Math.random().toString(36).slice(2, 12)}`,
     };
   }
 

@@ -53,7 +53,7 @@ export class WebSocketGateway {
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Until ws takes the socket over, a reset from the peer must not become an uncaught 'error'.
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     try {
       this.#upgrade(request, socket, head);
     } catch (e) {
@@ -105,9 +105,15 @@ export class WebSocketGateway {
       token: header ?? cookieToken,
       device: url.searchParams.get('device'),
       uid: url.searchParams.get('uid'),
-      authenticated: place,
+      authenticated: () => {
+        socket.removeListener('close', place);
+        place();
+      },
     };
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#attach(ws, info));
+    this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      socket.removeListener('error', destroyOnError); // ws listens for errors from here on
+      this.#attach(ws, info);
+    });
   }
 
   /**
@@ -198,6 +204,10 @@ export class WebSocketGateway {
       ws.ping();
     }
   }
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }
 
 function refuse(socket: Duplex, [status, code, message]: [number, string, string]): void {
