@@ -24,11 +24,11 @@ export class Watcher {
 
   async run(): Promise<number> {
     for (let attempt = 0; ; attempt++) {
-      const { code, reason, opened } = await this.#session();
+      const { code, reason, opened, final } = await this.#session();
       if (this.#stopped) return 0;
       console.error(`closed: ${code} ${reason}`);
       if (code === CLOSE.UNAUTHORIZED) console.error(refusedHint(this.#secrets));
-      if (!shouldReconnect(code) || code === 1000) return code === 1000 ? 0 : 1;
+      if (final || !shouldReconnect(code) || code === 1000) return code === 1000 ? 0 : 1;
       if (opened) attempt = 0;
       // Full-jitter backoff, 0.5 s to 10 s.
       const ms = Math.random() * Math.min(10_000, 500 * 2 ** attempt);
@@ -43,14 +43,18 @@ export class Watcher {
     this.#socket?.close(1000);
   }
 
-  async #session(): Promise<{ code: number; reason: string; opened: boolean }> {
-    const ws = new WebSocket(this.#url, { headers: await serviceHeaders(this.#secrets, this.#ttlSeconds) });
+  async #session(): Promise<{ code: number; reason: string; opened: boolean; final?: boolean }> {
+    const headers = await serviceHeaders(this.#secrets, this.#ttlSeconds);
+    if (this.#stopped) return { code: 1000, reason: 'stopped', opened: false };
+    const ws = new WebSocket(this.#url, { headers });
     this.#socket = ws;
     let opened = false;
+    let refusal: { text: string; final: boolean } | null = null;
     ws.on('message', (data) => {
       const text = data.toString();
       console.log(text);
-      const frame = JSON.parse(text) as { type: string; cursor?: number; message?: { seq?: number } };
+      const frame = parseFrame(text);
+      if (frame === null) return;
       if (frame.type === 'hello') {
         opened = true;
         ws.send(
@@ -60,12 +64,35 @@ export class Watcher {
       else if (frame.type === 'message' && typeof frame.message?.seq === 'number')
         this.#cursor = frame.message.seq;
     });
+    // An upgrade refused with an HTTP answer: a 4xx other than 429 cannot be cured by retrying.
+    ws.on('unexpected-response', (_request, response) => {
+      const status = response.statusCode ?? 0;
+      refusal = {
+        text: `the server answered the upgrade with HTTP ${status}`,
+        final: status >= 400 && status < 500 && status !== 429,
+      };
+      ws.terminate();
+    });
     return new Promise((resolve) => {
-      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), opened }));
+      ws.on('close', (code, reason) =>
+        resolve({ code, reason: refusal?.text ?? reason.toString(), opened, final: refusal?.final ?? false }),
+      );
       ws.on('error', (e) => {
-        console.error(`cannot connect to ${this.#url}: ${e.message}`);
+        if (!refusal) console.error(`cannot connect to ${this.#url}: ${e.message}`);
         // A server that is not there yet is worth retrying; 'close' follows with 1006.
       });
     });
+  }
+}
+
+/** A server frame, or null for text that is not one (printed, never fatal). */
+function parseFrame(text: string): { type: string; cursor?: number; message?: { seq?: number } } | null {
+  try {
+    const frame = JSON.parse(text) as unknown;
+    return typeof frame === 'object' && frame !== null && 'type' in frame
+      ? (frame as { type: string; cursor?: number; message?: { seq?: number } })
+      : null;
+  } catch {
+    return null;
   }
 }

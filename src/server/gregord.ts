@@ -46,6 +46,8 @@ export class Gregord {
   readonly pipeline: Pipeline;
   readonly publisher: Publisher;
   #timers: NodeJS.Timeout[] = [];
+  /** Authenticated devices on this node, counted against `max-connections` (places taken at once). */
+  #devices = 0;
   #reminding = false;
   #draining = false;
 
@@ -79,14 +81,32 @@ export class Gregord {
     return this.#draining;
   }
 
-  /** Adds an authenticated device to its user's hub. */
+  /** Authenticated devices on this node. */
+  get devices(): number {
+    return this.#devices;
+  }
+
+  /**
+   * Adds an authenticated device to its user's hub. `max-connections` is enforced here, where a
+   * socket becomes a device: sockets still authenticating have a budget of their own.
+   */
   async attach(conn: DeviceConnection): Promise<void> {
     if (this.#draining) throw new GregorError('NOT_READY', 'the server is shutting down');
-    await this.lanes.run(conn.uid, () => this.hubs.attach(conn));
+    if (this.#devices >= this.config.maxConnections) {
+      throw new GregorError('TOO_MANY_CONNECTIONS', 'the server is at its connection limit');
+    }
+    this.#devices++;
+    try {
+      await this.lanes.run(conn.uid, () => this.hubs.attach(conn));
+    } catch (e) {
+      this.#devices--;
+      throw e;
+    }
     this.metrics.connections.inc();
   }
 
   detach(conn: DeviceConnection): void {
+    this.#devices--;
     this.metrics.connections.dec();
     this.lanes
       .run(conn.uid, () => this.hubs.detach(conn))

@@ -35,12 +35,15 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
     // `__proto__` is a legal item ID and body key (stored and sent like any other): JSON.parse
     // makes it an own property, and nothing here merges request objects into others.
     onProtoPoisoning: 'ignore',
-    // A target the router cannot decode (`//%zz`, `http://[/`) gets a coded 400 like every refusal.
+    // A target the router cannot decode (`//%zz`, `http://[/`) or a parameter over the length
+    // limit gets a coded 400 like every refusal.
     frameworkErrors: (error, _request, reply) =>
       sendError(
         gregord,
         reply,
-        new GregorError('BAD_REQUEST', `the request target is malformed (${error.code})`),
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new GregorError('INVALID_ARGUMENT', 'uid: over the limit of 128 characters')
+          : new GregorError('BAD_REQUEST', `the request target is malformed (${error.code})`),
       ),
     // Errors of the HTTP framing layer (before any route runs) get coded bodies too.
     clientErrorHandler: (error, socket) => refuseMalformed(gregord, error, socket),

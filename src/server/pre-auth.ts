@@ -21,11 +21,6 @@ export class PreAuthBudget {
     this.#maxPerAddress = maxPerAddress;
   }
 
-  /** Sockets waiting to authenticate. */
-  get size(): number {
-    return this.#total;
-  }
-
   /**
    * Takes a place for a socket from `address`: a release function (idempotent), or the reason
    * there is no place.

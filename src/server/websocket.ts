@@ -44,7 +44,7 @@ export class WebSocketGateway {
 
   /** Authenticated connections (sockets still authenticating have their own budget). */
   get connections(): number {
-    return Math.max(0, this.#sessions.size - this.#preAuth.size) + (this.#notify?.size ?? 0);
+    return this.#gregord.devices + (this.#notify?.size ?? 0);
   }
 
   /**
@@ -187,7 +187,8 @@ export class WebSocketGateway {
   /** Kills sockets that have not closed within `ms` after closeAll. */
   async terminateAfter(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    while (this.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.#sessions.size + (this.#notify?.size ?? 0) > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     for (const ws of this.#sessions.keys()) ws.terminate();
     this.#notify?.terminate();
     this.#wss.close();

@@ -85,4 +85,46 @@ describe('the pre-authentication budget', () => {
     for (const s of held.splice(0)) s.destroy();
     await expect.poll(() => silent('127.0.0.5'), { timeout: 10_000 }).toBe(101);
   });
+
+  it('a refused upgrade is closed by the server, and holds no place, even when the client keeps its side open', async () => {
+    const refused: Socket[] = [];
+    for (let i = 0; i < 4; i++) {
+      const socket = await rawSocket(server.port, '127.0.0.6');
+      socket.allowHalfOpen = true;
+      socket.resume();
+      // The client keeps its side open: only the server closing its own socket frees the place.
+      const answered = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+      socket.write(upgradeRequest('/v1/ws', ['Sec-WebSocket-Version: 7']));
+      await answered;
+      refused.push(socket);
+    }
+    // Four refusals from an address allowed three places: had they kept places, this would be 429.
+    await expect.poll(() => silent('127.0.0.6'), { timeout: 10_000 }).toBe(101);
+    for (const s of refused) s.destroy();
+  });
+});
+
+describe('max-connections', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(['--max-connections', '1']);
+  });
+  afterAll(async () => {
+    await server.cleanup();
+  });
+
+  it('counts devices when they authenticate, so sockets that connected first cannot all get in', async () => {
+    const sockets = ['u0', 'u1'].map(() => new TestDevice(server.ws));
+    await Promise.all(sockets.map((d) => d.opened));
+    sockets[0]!.send({ type: 'auth', token: await server.userToken('u0', 'd') });
+    expect((await sockets[0]!.type('hello')).uid).toBe('u0');
+    sockets[1]!.send({ type: 'auth', token: await server.userToken('u1', 'd') });
+    expect((await sockets[1]!.type('error')).code).toBe('GREGOR_ERR_TOO_MANY_CONNECTIONS');
+    expect((await sockets[1]!.closed).code).toBe(CLOSE.TOO_MANY_CONNECTIONS);
+    // The place comes back when the first device leaves.
+    await sockets[0]!.close();
+    const again = new TestDevice(`${server.ws}?device=d`, { token: await server.userToken('u1', 'd') });
+    await expect.poll(async () => (await again.type('hello')).uid, { timeout: 10_000 }).toBe('u1');
+    await again.close();
+  });
 });

@@ -72,9 +72,16 @@ export class GroupCommit<T, R> {
 }
 
 /**
- * Whether the entries of a failed batch are worth writing again one by one: not when the storage
- * is unreachable or closed, which would fail every retry the same way (and slowly).
+ * Whether the entries of a failed batch are worth writing again one by one: only when the database
+ * refused something in it (a constraint, or another failure of the statement). Not when it is
+ * unreachable, closed, full, or timing out, which would fail every retry the same way, slowly,
+ * while the lane waits.
  */
 export function worthRetryingAlone(error: unknown): boolean {
-  return !isGregorError(error, 'STORAGE_UNAVAILABLE') && !isGregorError(error, 'CLOSED');
+  if (isGregorError(error, 'STORAGE_CONSTRAINT')) return true;
+  if (!isGregorError(error, 'STORAGE_FAILED')) return false;
+  return !TIMEOUTS.has(String((error.cause as { code?: unknown } | undefined)?.code ?? ''));
 }
+
+/** PostgreSQL's statement timeout and lock-not-available: a retry alone would wait as long again. */
+const TIMEOUTS = new Set(['57014', '55P03']);
