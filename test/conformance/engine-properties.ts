@@ -57,6 +57,23 @@ async function consumeAll(engine: Engine, uid: string, messages: readonly InBand
   for (const m of messages) await engine.consumeMessage({ ...m, md: { ...m.md, uid } });
 }
 
+/** Consumes every message as `all`, and those with ctime <= t as `before`, both at once. */
+function consumeAllAndBefore(
+  engine: Engine,
+  [all, before]: readonly [string, string],
+  messages: readonly InBandMessage[],
+  t: number,
+): Promise<unknown> {
+  return Promise.all([
+    consumeAll(engine, all, messages),
+    consumeAll(
+      engine,
+      before,
+      messages.filter((m) => m.md.ctime <= t),
+    ),
+  ]);
+}
+
 /** The views of two users that must be equal, read concurrently (they are independent reads). */
 async function sameViews(
   engine: Engine,
@@ -119,14 +136,7 @@ export function describeEngineProperties(name: string, factory: EngineFactory): 
         clock.now = s(TIME_MAX + 10);
         const [all, prefix] = [freshUid('p'), freshUid('p')];
         const messages = order.map((i) => toMessages(all, specs)[i]!);
-        await Promise.all([
-          consumeAll(engine, all, messages),
-          consumeAll(
-            engine,
-            prefix,
-            messages.filter((m) => m.md.ctime <= s(t)),
-          ),
-        ]);
+        await consumeAllAndBefore(engine, [all, prefix], messages, s(t));
         const reads = VIEWS.map((device) => ({ device, at: { time: s(t) } }));
         return sameViews(engine, [all, prefix], reads);
       },
@@ -140,14 +150,7 @@ export function describeEngineProperties(name: string, factory: EngineFactory): 
         clock.now = s(TIME_MIN + 60);
         const [all, replica] = [freshUid('p'), freshUid('p')];
         const messages = order.map((i) => toMessages(all, specs)[i]!);
-        await Promise.all([
-          consumeAll(engine, all, messages),
-          consumeAll(
-            engine,
-            replica,
-            messages.filter((m) => m.md.ctime <= s(t)),
-          ),
-        ]);
+        await consumeAllAndBefore(engine, [all, replica], messages, s(t));
         await consumeAll(engine, replica, await engine.inBandMessagesSince(all, device, { time: s(t) }));
         return sameViews(engine, [all, replica], [{ device, at: null }]);
       },
