@@ -77,9 +77,14 @@ export function resolveTime(t: TimeOrOffset | null | undefined, now: number): nu
   return 'time' in t ? t.time : now + t.offset;
 }
 
-/** Milliseconds to the wire's Unix seconds. */
+/** Milliseconds to the wire's Unix seconds (fractions keep the milliseconds). */
 export function toWireTime(ms: number): number {
   return ms / 1000;
+}
+
+/** The wire's Unix seconds to whole milliseconds: the one inverse of `toWireTime`. */
+export function fromWireTime(seconds: number): number {
+  return Math.round(seconds * 1000);
 }
 
 function checkRange(ms: number, value: string, path: string): number {
