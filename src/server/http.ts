@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ERROR_CODES, GregorError, isGregorError } from '../protocol/errors.js';
 import { messageToWire, stateBlob } from '../protocol/message.js';
-import { parseTimeOrOffset } from '../protocol/time.js';
+import { parseTimeOrOffset, toWireTime } from '../protocol/time.js';
 import { id, parseMessage } from '../protocol/validate.js';
 import type { Principal } from './auth.js';
 import type { Gregord } from './gregord.js';
@@ -13,9 +13,9 @@ import { writeRefusal } from './raw-refusal.js';
 type UidParams = { Params: { uid: string } };
 
 /**
- * The HTTP API for backends (and users, on their own state). Every route but health, readiness,
- * metrics and the OpenAPI document requires a token: a service token acts for any user, a user
- * token only for its own user.
+ * Gregor's own Fastify instance, for `gregor serve` and `Gregor.listen()`: the HTTP API plus the
+ * server-wide limits an embedding app sets for itself (request timeouts, parameter length, how
+ * malformed requests are refused).
  */
 export function buildHttp(gregord: Gregord): FastifyInstance {
   const app = Fastify({
@@ -49,18 +49,36 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
     clientErrorHandler: (error, socket) => refuseMalformed(gregord, error, socket),
   });
 
+  app.setNotFoundHandler((request, reply) => notFound(gregord, request, reply));
+  void app.register(httpApi, { gregord });
+  return app;
+}
+
+/** Answers a request for a route that does not exist with a coded 404. */
+export function notFound(gregord: Gregord, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendError(
+    gregord,
+    reply,
+    new GregorError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+}
+
+/**
+ * The HTTP API for backends (and users, on their own state), as an encapsulated Fastify plugin:
+ * its body parsers and error handler stay inside it, so it mounts into an app that has its own.
+ * Every route but health, readiness, metrics and the OpenAPI document requires a token: a service
+ * token acts for any user, a user token only for its own user.
+ *
+ * @example
+ *   await app.register(httpApi, { gregord, prefix: '/gregor' });
+ */
+export async function httpApi(app: FastifyInstance, { gregord }: { gregord: Gregord }): Promise<void> {
   // Messages are JSON: any other body gets a clear 415, not a confusing validation error.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error, request, reply) =>
     sendError(gregord, reply, toGregorError(error, request, gregord)),
   );
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      gregord,
-      reply,
-      new GregorError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+  const bodyLimit = gregord.config.maxMessageBytes;
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
@@ -76,31 +94,31 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
   // Notify compatibility (docs/notify.md) comes with Redis, like /notify/ws.
   if (gregord.config.redisUrl) registerNotifyRoutes(app, gregord);
 
-  app.post<UidParams>('/v1/users/:uid/messages', async (request) => {
-    const uid = await authorize(gregord, request);
+  app.post<UidParams>('/v1/users/:uid/messages', { bodyLimit }, async (request) => {
+    const { uid, principal } = await authorize(gregord, request);
     const message = parseMessage(request.body, { uid, now: Date.now() });
-    const result = await gregord.pipeline.consume(message, 'http');
-    return { msg_id: message.md.msgId, seq: result.seq, status: result.status };
+    const { msgId, result } = await gregord.consume(message, 'http', principal);
+    return { msg_id: msgId, seq: result.seq, status: result.status };
   });
 
-  app.post<UidParams>('/v1/users/:uid/flush', async (request) => {
-    const uid = await authorize(gregord, request);
+  app.post<UidParams>('/v1/users/:uid/flush', { bodyLimit }, async (request) => {
+    const { uid, principal } = await authorize(gregord, request);
     const message = parseMessage({ system: 'gregor', body: { flush: true } }, { uid, now: Date.now() });
-    const result = await gregord.pipeline.consume(message, 'http');
-    return { msg_id: message.md.msgId, seq: result.seq, status: result.status };
+    const { msgId, result } = await gregord.consume(message, 'http', principal);
+    return { msg_id: msgId, seq: result.seq, status: result.status };
   });
 
   app.get<UidParams & { Querystring: { device?: string; at?: string } }>(
     '/v1/users/:uid/state',
     async (request) => {
-      const uid = await authorize(gregord, request);
+      const { uid } = await authorize(gregord, request);
       const device = optionalId(request.query.device, 'device');
       const at = request.query.at === undefined ? null : parseTimeOrOffset(request.query.at, 'at');
-      const state = await gregord.engine.state(uid, device, at);
+      const state = await gregord.store.state(uid, device, at);
       return {
         uid,
         device,
-        at: state.at === null ? null : state.at / 1000,
+        at: state.at === null ? null : toWireTime(state.at),
         cursor: state.seq,
         hash: state.hash,
         items: stateBlob(state.items),
@@ -111,11 +129,11 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
   app.get<UidParams & { Querystring: { device?: string; after?: string; since?: string; limit?: string } }>(
     '/v1/users/:uid/messages',
     async (request) => {
-      const uid = await authorize(gregord, request);
+      const { uid } = await authorize(gregord, request);
       const q = request.query;
       const device = optionalId(q.device, 'device');
       if (q.since !== undefined) {
-        const messages = await gregord.engine.inBandMessagesSince(
+        const messages = await gregord.store.inBandMessagesSince(
           uid,
           device,
           parseTimeOrOffset(q.since, 'since'),
@@ -124,7 +142,7 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
       }
       const after = whole(q.after ?? '0', 'after');
       const limit = Math.min(whole(q.limit ?? '1000', 'limit'), 10_000);
-      const page = await gregord.engine.messagesAfter(uid, device, after, limit);
+      const page = await gregord.store.messagesAfter(uid, device, after, limit);
       return {
         cursor: page.seq,
         truncated: page.truncated,
@@ -134,28 +152,29 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
   );
 
   app.get<UidParams>('/v1/users/:uid/devices', async (request) => {
-    const uid = await authorize(gregord, request);
+    const { uid } = await authorize(gregord, request);
     return {
-      devices: gregord.hubs
+      devices: gregord
         .devices(uid)
-        .map((d) => ({ device: d.device, connected_at: d.connectedAt / 1000 })),
+        .map((d) => ({ device: d.device, connected_at: toWireTime(d.connectedAt) })),
     };
   });
-
-  return app;
 }
 
 /** The caller's token must act for `:uid`: a service token for anyone, a user token for itself. */
-async function authorize(gregord: Gregord, request: FastifyRequest<UidParams>): Promise<string> {
+async function authorize(
+  gregord: Gregord,
+  request: FastifyRequest<UidParams>,
+): Promise<{ uid: string; principal: Principal }> {
   const uid = optionalId(request.params.uid, 'uid');
   if (uid === null) throw new GregorError('INVALID_ARGUMENT', 'uid: the path must name a user');
   const header = request.headers.authorization;
   if (!header) throw new GregorError('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
-  const principal: Principal = await gregord.auth.verify(header);
+  const principal = await gregord.authenticate(header, 'http', request.headers);
   if (principal.kind === 'user' && principal.uid !== uid) {
     throw new GregorError('FORBIDDEN', 'a user token acts only for its own user');
   }
-  return uid;
+  return { uid, principal };
 }
 
 function optionalId(value: string | undefined, name: string): string | null {
@@ -178,10 +197,7 @@ function toGregorError(error: unknown, request: FastifyRequest, gregord: Gregord
   const code = (error as { code?: string }).code;
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GregorError(
-        'TOO_LARGE',
-        `body: over the limit of ${request.server.initialConfig.bodyLimit} bytes`,
-      );
+      return new GregorError('TOO_LARGE', `body: over the limit of ${gregord.config.maxMessageBytes} bytes`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new GregorError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -5,53 +5,58 @@ import { CLOSE } from '../protocol/close-codes.js';
 import { GregorError } from '../protocol/errors.js';
 import type { Message } from '../protocol/message.js';
 import { itemToWire, messageToWire } from '../protocol/message.js';
+import { toWireTime } from '../protocol/time.js';
 import type { DeviceConnection } from './device.js';
 import type { Metrics } from './metrics.js';
-import type { Publisher } from './publisher.js';
 
 /**
  * The per-user hubs of this node: each user's connected devices. Attach and detach are called on
- * the user's lane (see Lanes), so a hub is created and subscribed on the first connection and
- * destroyed and unsubscribed after the last without racing a new one.
+ * the user's lane (see Lanes), so the first device's hooks (the fan-out subscribes there) and the
+ * last one's never race each other.
  */
 export class Hubs {
   readonly #hubs = new Map<string, Map<string, DeviceConnection>>();
-  readonly #publisher: Publisher;
   readonly #metrics: Metrics;
   readonly #maxDevicesPerUser: number;
 
-  constructor(publisher: Publisher, metrics: Metrics, maxDevicesPerUser: number) {
-    this.#publisher = publisher;
+  constructor(metrics: Metrics, maxDevicesPerUser: number) {
     this.#metrics = metrics;
     this.#maxDevicesPerUser = maxDevicesPerUser;
   }
 
-  /** Adds a device; a connection of the same device replaces the old one. Call on the user's lane. */
-  async attach(conn: DeviceConnection): Promise<void> {
+  /**
+   * Adds a device; a connection of the same device replaces the old one. Returns whether it is
+   * the user's first device here. Call on the user's lane.
+   */
+  attach(conn: DeviceConnection): { firstOnNode: boolean } {
     let hub = this.#hubs.get(conn.uid);
     const replaced = hub?.get(conn.device);
     if (hub && !replaced && hub.size >= this.#maxDevicesPerUser) {
       throw new GregorError('TOO_MANY_CONNECTIONS', `the user has ${hub.size} connections, the limit`);
     }
+    const firstOnNode = !hub;
     if (!hub) {
       hub = new Map();
       this.#hubs.set(conn.uid, hub);
       this.#metrics.users.inc();
-      await this.#publisher.subscribe(conn.uid);
     }
     replaced?.close(CLOSE.REPLACED, 'a newer connection of this device replaced this one');
     hub.set(conn.device, conn);
+    return { firstOnNode };
   }
 
-  /** Removes a device; the last one destroys the hub. Call on the user's lane. */
-  async detach(conn: DeviceConnection): Promise<void> {
+  /**
+   * Removes a device (a replaced one is already gone); returns whether the user has no device
+   * left here. Call on the user's lane.
+   */
+  detach(conn: DeviceConnection): { lastOnNode: boolean } {
     const hub = this.#hubs.get(conn.uid);
-    if (hub?.get(conn.device) !== conn) return;
+    if (hub?.get(conn.device) !== conn) return { lastOnNode: false };
     hub.delete(conn.device);
-    if (hub.size > 0) return;
+    if (hub.size > 0) return { lastOnNode: false };
     this.#hubs.delete(conn.uid);
     this.#metrics.users.dec();
-    await this.#publisher.unsubscribe(conn.uid);
+    return { lastOnNode: true };
   }
 
   devices(uid: string): DeviceConnection[] {
@@ -68,11 +73,12 @@ export class Hubs {
 
   /**
    * Delivers a consumed message to this node's devices of its user, projected per device; each
-   * distinct projection is serialised once, however many devices share it.
+   * distinct projection is serialised once, however many devices share it. Returns the devices
+   * it was sent to.
    */
-  deliver(m: Message, result: ConsumeResult): void {
+  deliver(m: Message, result: ConsumeResult): number {
     const hub = this.#hubs.get(m.md.uid);
-    if (!hub) return;
+    if (!hub) return 0;
     const hidden: HiddenScopes = (item) => result.deadOnArrival.get(item.id) ?? [];
     const frames = new Map<object, Uint8Array>();
     let deliveries = 0;
@@ -90,20 +96,30 @@ export class Hubs {
       deliveries++;
     }
     this.#metrics.deliveries.inc(deliveries);
+    return deliveries;
   }
 
-  /** Shows a due reminder on the devices its item is for (a device that dismissed the item ignores it). */
-  deliverReminder(r: Reminder): void {
+  /**
+   * Shows a due reminder on the devices its item is for (a device that dismissed the item ignores
+   * it). Returns the devices it was sent to.
+   */
+  deliverReminder(r: Reminder): number {
+    const hub = this.#hubs.get(r.uid);
+    if (!hub) return 0;
     const frame = Buffer.from(
       JSON.stringify({
         type: 'reminder',
         item_id: r.item.id,
-        remind_at: r.remindAt / 1000,
+        remind_at: toWireTime(r.remindAt),
         item: itemToWire(r.item),
       }),
     );
-    for (const conn of this.devices(r.uid)) {
-      if (r.item.forDevice === null || r.item.forDevice === conn.device) conn.deliver(frame, null);
+    let sent = 0;
+    for (const conn of hub.values()) {
+      if (r.item.forDevice !== null && r.item.forDevice !== conn.device) continue;
+      conn.deliver(frame, null);
+      sent++;
     }
+    return sent;
   }
 }

@@ -43,10 +43,10 @@ export class Metrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
-  readonly consumerFailures = new Counter({
-    name: 'gregor_consumer_failures_total',
-    help: 'Pipeline consumers that failed after the store succeeded',
-    labelNames: ['consumer'] as const,
+  readonly hookFailures = new Counter({
+    name: 'gregor_hook_failures_total',
+    help: 'Extension hooks that threw where a throw is not a refusal (the other hooks still ran)',
+    labelNames: ['hook', 'extension'] as const,
     registers: [this.registry],
   });
   readonly consumeSeconds = new Histogram({

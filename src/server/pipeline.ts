@@ -3,50 +3,39 @@ import type { Message } from '../protocol/message.js';
 import type { Lanes } from './lanes.js';
 import type { Metrics } from './metrics.js';
 
-/** A consumer after the store (seed 001: publisher, broadcaster): it sees the store's result. */
-export interface PipelineConsumer {
-  readonly name: string;
-  consumeMessage(m: Message, result: ConsumeResult): Promise<void> | void;
-}
-
 export interface Logger {
   error(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
 }
 
+/** What runs after the store, on the user's lane: the extensions' `afterStore` hooks. */
+export type AfterStore = (m: Message, result: ConsumeResult, source: string) => Promise<void>;
+
 /**
- * The main loop of seed 003: a message runs through the store, then every other consumer, in
- * order, on its user's lane. If the store fails, the message stops there: no acknowledgement,
- * no broadcast. If a later consumer fails, the rest still run (clients resync to recover).
- * A duplicate was fanned out the first time, so it stops after the store.
+ * The main loop of seed 003: a message runs through the store, then `afterStore` (the
+ * extensions: fan-out, broadcaster, the embedder's own), on its user's lane. If the store fails,
+ * the message stops there: no acknowledgement, no broadcast. A duplicate was fanned out the first
+ * time, so it stops after the store.
  *
  * @example
  *   const result = await pipeline.consume(message, 'http');
  */
 export class Pipeline {
   readonly #store: Engine;
-  readonly #consumers: readonly PipelineConsumer[];
+  readonly #afterStore: AfterStore;
   readonly #lanes: Lanes;
   readonly #metrics: Metrics;
-  readonly #log: Logger;
   #inFlight = new Map<number, number>();
   #nextId = 0;
   /** The last ctime stamped per user (bounded): see #stamp. */
   readonly #lastCtime = new Map<string, number>();
 
-  constructor(
-    store: Engine,
-    consumers: readonly PipelineConsumer[],
-    lanes: Lanes,
-    metrics: Metrics,
-    log: Logger,
-  ) {
+  constructor(store: Engine, afterStore: AfterStore, lanes: Lanes, metrics: Metrics) {
     this.#store = store;
-    this.#consumers = consumers;
+    this.#afterStore = afterStore;
     this.#lanes = lanes;
     this.#metrics = metrics;
-    this.#log = log;
   }
 
   consume(m: Message, source: string): Promise<ConsumeResult> {
@@ -57,7 +46,7 @@ export class Pipeline {
       .run(m.md.uid, async () => {
         const stamped = this.#stamp(m);
         const result = await this.#store.consumeMessage(stamped);
-        if (result.status !== 'duplicate') await this.fanOut(stamped, result);
+        if (result.status !== 'duplicate') await this.#afterStore(stamped, result, source);
         return result;
       })
       .then(
@@ -72,21 +61,6 @@ export class Pipeline {
         },
       )
       .finally(() => this.#inFlight.delete(ticket));
-  }
-
-  /** Runs the consumers after the store; also used for messages other nodes stored. */
-  async fanOut(m: Message, result: ConsumeResult, consumers = this.#consumers): Promise<void> {
-    for (const c of consumers) {
-      try {
-        await c.consumeMessage(m, result);
-      } catch (e) {
-        this.#metrics.consumerFailures.inc({ consumer: c.name });
-        this.#log.error(
-          { err: e, consumer: c.name, uid: m.md.uid, msgId: m.md.msgId },
-          'pipeline consumer failed',
-        );
-      }
-    }
   }
 
   /**

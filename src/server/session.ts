@@ -1,6 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { CLOSE } from '../protocol/close-codes.js';
 import { GregorError, isGregorError } from '../protocol/errors.js';
 import { type ClientFrame, parseClientFrame } from '../protocol/frames.js';
+import { toWireTime } from '../protocol/time.js';
 import { parseMessage } from '../protocol/validate.js';
 import type { Principal } from './auth.js';
 import { DeviceConnection } from './device.js';
@@ -15,6 +17,8 @@ export interface UpgradeInfo {
   readonly device: string | null;
   /** `?uid=`: the user a service token acts for. */
   readonly uid: string | null;
+  /** The upgrade request's headers, for extensions' onAuthenticate. */
+  readonly headers: IncomingHttpHeaders;
   /** Gives back the socket's place in the pre-authentication budget (idempotent). */
   readonly authenticated: () => void;
 }
@@ -30,6 +34,8 @@ export class Session {
   /** What the upgrade said; dropped once authenticated, so an idle session keeps none of it. */
   #info: UpgradeInfo | null;
   #conn: DeviceConnection | null = null;
+  /** Who authenticated: beforeConsume hooks see it. */
+  #principal: Principal | null = null;
   #authTimer: NodeJS.Timeout | null;
   #expiryTimer: NodeJS.Timeout | null = null;
   #tokens: number;
@@ -109,7 +115,7 @@ export class Session {
     this.#authenticating = true;
     let principal: Principal;
     try {
-      principal = await this.#server.auth.verify(token);
+      principal = await this.#server.authenticate(token, 'websocket', this.#info?.headers ?? {});
     } catch (e) {
       const code = isGregorError(e, 'AUTH_EXPIRED') ? CLOSE.TOKEN_EXPIRED : CLOSE.UNAUTHORIZED;
       const err = isGregorError(e) ? e : new GregorError('AUTH_INVALID', 'the token was refused');
@@ -127,12 +133,13 @@ export class Session {
         this.#server.metrics,
       );
       conn.beginSync(); // live messages wait for the device's first sync
-      await this.#server.attach(conn);
+      await this.#server.attach(conn, principal);
       if (this.#closed) {
         this.#server.detach(conn);
         return;
       }
       this.#conn = conn;
+      this.#principal = principal;
       this.#info?.authenticated();
       this.#info = null;
       this.#clearTimers();
@@ -147,17 +154,13 @@ export class Session {
         type: 'hello',
         uid,
         device,
-        server_time: Date.now() / 1000,
+        server_time: toWireTime(Date.now()),
         heartbeat_ms: this.#server.config.heartbeatMs,
       });
     } catch (e) {
       const err = isGregorError(e) ? e : new GregorError('INTERNAL', 'could not attach the device');
       if (!isGregorError(e)) this.#server.log.error({ err: e }, 'attach failed');
-      this.#fail(
-        isGregorError(e, 'TOO_MANY_CONNECTIONS') ? CLOSE.TOO_MANY_CONNECTIONS : CLOSE.UNAUTHORIZED,
-        err.kind,
-        err.message,
-      );
+      this.#fail(attachCloseCode(err), err.kind, err.message);
     }
   }
 
@@ -183,7 +186,7 @@ export class Session {
     try {
       switch (frame.type) {
         case 'ping':
-          conn.send({ type: 'pong', ...(ref ? { ref } : {}), server_time: Date.now() / 1000 });
+          conn.send({ type: 'pong', ...(ref ? { ref } : {}), server_time: toWireTime(Date.now()) });
           return;
         case 'sync':
           await this.#server.sync(conn, frame);
@@ -194,11 +197,11 @@ export class Session {
             now: Date.now(),
             device: conn.device,
           });
-          const result = await this.#server.pipeline.consume(message, 'ws');
+          const { msgId, result } = await this.#server.consume(message, 'ws', this.#principal);
           conn.send({
             type: 'ack',
             ...(ref ? { ref } : {}),
-            msg_id: message.md.msgId,
+            msg_id: msgId,
             seq: result.seq,
             status: result.status,
           });
@@ -249,5 +252,21 @@ export class Session {
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     this.#authTimer = null;
     this.#expiryTimer = null;
+  }
+}
+
+/** A refused attach (limits, or an extension's onConnect): retry codes for what may pass later. */
+function attachCloseCode(err: GregorError): number {
+  switch (err.kind) {
+    case 'TOO_MANY_CONNECTIONS':
+    case 'RATE_LIMITED':
+      return CLOSE.TOO_MANY_CONNECTIONS;
+    case 'NOT_READY':
+    case 'INTERNAL':
+    case 'STORAGE_FAILED':
+    case 'STORAGE_UNAVAILABLE':
+      return CLOSE.SERVER_RESTART;
+    default:
+      return CLOSE.UNAUTHORIZED;
   }
 }

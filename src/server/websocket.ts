@@ -10,6 +10,16 @@ import { Session, type UpgradeInfo } from './session.js';
 
 export const WS_PATH = '/v1/ws';
 
+export interface GatewayOptions {
+  /** A path prefix for the sockets (an app mounting Gregor under `/gregor`): `<base>/v1/ws`. */
+  readonly basePath?: string;
+  /**
+   * True when the HTTP server is Gregor's own: an upgrade to any other path is refused (404).
+   * False when Gregor shares an app's server: other paths are left to the app's own listeners.
+   */
+  readonly exclusive?: boolean;
+}
+
 /**
  * The WebSocket adapter: checks the upgrade (path, Origin where cookies authenticate, connection
  * limit), then hands the socket to a Session through the small SocketLike interface. Also runs the
@@ -23,10 +33,17 @@ export class WebSocketGateway {
   /** Notify's `/notify/ws` (only when Redis is configured). */
   readonly #notify: NotifySockets | null;
   readonly #preAuth: PreAuthBudget;
+  readonly #wsPath: string;
+  readonly #notifyPath: string;
+  readonly #exclusive: boolean;
 
-  constructor(gregord: Gregord, notify: NotifySockets | null = null) {
+  constructor(gregord: Gregord, notify: NotifySockets | null = null, options: GatewayOptions = {}) {
     this.#gregord = gregord;
     this.#notify = notify;
+    const base = options.basePath ?? '';
+    this.#wsPath = `${base}${WS_PATH}`;
+    this.#notifyPath = `${base}${NOTIFY_WS_PATH}`;
+    this.#exclusive = options.exclusive ?? true;
     // maxPayload bounds one frame's memory; compression is off: it costs CPU per device on fan-out.
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -44,14 +61,23 @@ export class WebSocketGateway {
 
   /** Authenticated connections (sockets still authenticating have their own budget). */
   get connections(): number {
-    return this.#gregord.devices + (this.#notify?.size ?? 0);
+    return this.#gregord.deviceCount + (this.#notify?.size ?? 0);
+  }
+
+  /** Whether an upgrade to this request target is Gregor's to answer. */
+  owns(target: string | undefined): boolean {
+    if (this.#exclusive) return true;
+    const path = (target ?? '/').split('?')[0];
+    return path === this.#wsPath || path === this.#notifyPath;
   }
 
   /**
    * Handles an HTTP upgrade request (wire to `server.on('upgrade')`). It runs before any
    * authentication, so nothing in it may throw past it: a request it cannot read is refused.
+   * On a shared server, an upgrade to another path is left alone for the app's own listeners.
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.owns(request.url)) return;
     // Until ws takes the socket over, a reset from the peer must not become an uncaught 'error'.
     socket.on('error', destroyOnError);
     try {
@@ -77,11 +103,11 @@ export class WebSocketGateway {
       refuse(socket, refusal);
       return;
     }
-    const header = request.headers.authorization;
-    if (url.pathname === NOTIFY_WS_PATH) {
+    const headers = request.headers;
+    if (url.pathname === this.#notifyPath) {
       const notify = this.#notify!;
       this.#wss.handleUpgrade(request, socket, head, (ws) =>
-        notify.accept(ws, { url, header, cookie: cookieToken }),
+        notify.accept(ws, { url, headers, cookie: cookieToken }),
       );
       return;
     }
@@ -102,7 +128,8 @@ export class WebSocketGateway {
     // The raw socket's close releases the place too, also when the upgrade never completes.
     socket.once('close', place);
     const info: UpgradeInfo = {
-      token: header ?? cookieToken,
+      token: headers.authorization ?? cookieToken,
+      headers,
       device: url.searchParams.get('device'),
       uid: url.searchParams.get('uid'),
       authenticated: () => {
@@ -157,12 +184,12 @@ export class WebSocketGateway {
     cookieToken: string | null,
   ): [number, string, string] | null {
     const config = this.#gregord.config;
-    const notify = url.pathname === NOTIFY_WS_PATH;
-    if (!notify && url.pathname !== WS_PATH) {
-      return [404, 'GREGOR_ERR_NOT_FOUND', `WebSockets live at ${WS_PATH}`];
+    const notify = url.pathname === this.#notifyPath;
+    if (!notify && url.pathname !== this.#wsPath) {
+      return [404, 'GREGOR_ERR_NOT_FOUND', `WebSockets live at ${this.#wsPath}`];
     }
     if (notify && !this.#notify) {
-      return [503, 'GREGOR_ERR_NOT_READY', `${NOTIFY_WS_PATH} needs Redis: set redis-url`];
+      return [503, 'GREGOR_ERR_NOT_READY', `${this.#notifyPath} needs Redis: set redis-url`];
     }
     if (this.#gregord.draining) return [503, 'GREGOR_ERR_NOT_READY', 'the server is shutting down'];
     if (this.connections >= config.maxConnections) {

@@ -45,7 +45,7 @@ describe('the connection state machine', () => {
       backoff: { minMs: 10, maxMs: 20 },
     });
     await client.ready();
-    server.gregord.hubs.devices('retry')[0]!.close(4000, 'restart');
+    server.gregord.closeDevices({ uid: 'retry' }, 4000, 'restart');
     await server.inject('retry', { system: 'gregor', body: { create: { after: { category: 'c' } } } });
     await until(
       'the client is back with the new item',

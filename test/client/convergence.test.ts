@@ -82,8 +82,11 @@ describe('clients converge', () => {
             if (o.kind === 'pause') await new Promise((r) => setTimeout(r, 5));
             else if (o.kind === 'disconnect') {
               // The server drops the device (as a restart or a network cut would); it must come back.
-              const device = server.gregord.hubs.devices(uid).find((d) => d.device === `dev${o.client}`);
-              device?.close(CLOSE.SERVER_RESTART, 'test disconnect');
+              server.gregord.closeDevices(
+                { uid, device: `dev${o.client}` },
+                CLOSE.SERVER_RESTART,
+                'test disconnect',
+              );
             } else {
               const c = clients[o.client]!;
               if (o.kind === 'create') sends.push(c.create(o.id, { category: o.category, body: o.client }));

@@ -4,10 +4,10 @@ import { CLOSE } from '../../src/protocol/close-codes.js';
 import { GregorError } from '../../src/protocol/errors.js';
 import type { Message } from '../../src/protocol/message.js';
 import { parseMessage } from '../../src/protocol/validate.js';
-import { Authenticator } from '../../src/server/auth.js';
-import { loadConfig } from '../../src/server/config.js';
+import type { Principal } from '../../src/server/auth.js';
 import { DeviceConnection } from '../../src/server/device.js';
-import { Gregord } from '../../src/server/gregord.js';
+import type { Extension } from '../../src/server/extensions/types.js';
+import { createGregor } from '../../src/server/library.js';
 import { MemoryEngine } from '../../src/storage/memory/memory-engine.js';
 import { connectDevice } from '../support/device.js';
 import { startTestServer } from '../support/server.js';
@@ -15,15 +15,16 @@ import { startTestServer } from '../support/server.js';
 const quiet = { error() {}, warn() {}, info() {} };
 
 describe('the pipeline', () => {
-  function gregordWith(engine: Engine) {
-    const config = loadConfig(['--storage', 'memory'], {});
-    const auth = new Authenticator({
-      userSecret: 'x'.repeat(32),
-      serviceSecret: 'y'.repeat(32),
-      leewaySeconds: 0,
+  async function gregordWith(engine: Engine, extensions: Extension[] = []) {
+    const gregor = await createGregor({
+      settings: { storage: 'memory', jwtSecret: 'x'.repeat(32), serviceSecret: 'y'.repeat(32) },
+      engine,
+      extensions,
+      logger: quiet,
     });
-    return new Gregord({ config, engine, auth, log: quiet });
+    return gregor.core;
   }
+  const principal: Principal = { kind: 'user', uid: 'u', device: 'd', validUntil: null };
   const socket = () => {
     const sent: string[] = [];
     return { sent, send: (t: string) => sent.push(t), close() {}, bufferedAmount: 0 };
@@ -38,45 +39,54 @@ describe('the pipeline', () => {
         throw new GregorError('STORAGE_UNAVAILABLE', 'the database cannot be reached');
       },
     });
-    const gregord = gregordWith(failing);
+    const gregord = await gregordWith(failing);
     const s = socket();
     const conn = new DeviceConnection('u', 'd', s, 1 << 20, gregord.metrics);
-    await gregord.attach(conn);
+    await gregord.attach(conn, principal);
     conn.endSync(0);
-    await expect(gregord.pipeline.consume(message('u'), 'test')).rejects.toMatchObject({
+    await expect(gregord.consume(message('u'), 'test')).rejects.toMatchObject({
       code: 'GREGOR_ERR_STORAGE_UNAVAILABLE',
     });
     expect(s.sent).toEqual([]);
   });
 
-  it('a failing consumer after the store does not stop the others', async () => {
-    const gregord = gregordWith(new MemoryEngine());
-    Object.defineProperty(gregord.publisher, 'publish', {
-      value: async () => Promise.reject(new Error('pub/sub down')),
-    });
+  it('a failing afterStore hook does not stop the others, and is counted', async () => {
+    const broken: Extension = {
+      name: 'broken',
+      priority: 1000,
+      afterStore() {
+        throw new Error('pub/sub down');
+      },
+    };
+    const gregord = await gregordWith(new MemoryEngine(), [broken]);
     const s = socket();
     const conn = new DeviceConnection('u', 'd', s, 1 << 20, gregord.metrics);
-    await gregord.attach(conn);
+    await gregord.attach(conn, principal);
     conn.endSync(0);
-    const result = await gregord.pipeline.consume(message('u'), 'test');
+    const { result } = await gregord.consume(message('u'), 'test');
     expect(result.status).toBe('stored');
     expect(s.sent.map((t) => JSON.parse(t).type)).toEqual(['message']);
+    expect(await gregord.metrics.registry.getSingleMetricAsString('gregor_hook_failures_total')).toContain(
+      'gregor_hook_failures_total{hook="afterStore",extension="broken"} 1',
+    );
   });
 });
 
 describe('operations', () => {
   it('readiness goes red when storage fails', async () => {
-    const server = await startTestServer(['--storage', 'memory']);
+    const engine = new MemoryEngine();
+    const gregor = await createGregor({ settings: { storage: 'memory', port: 0 }, engine, logger: quiet });
     try {
-      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
-      await server.gregord.engine.close();
-      const r = await fetch(`${server.url}/readyz`);
+      const url = await gregor.listen();
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      await engine.close();
+      const r = await fetch(`${url}/readyz`);
       expect(r.status).toBe(503);
       expect(((await r.json()) as { checks: { storage: string } }).checks.storage).toContain(
         'GREGOR_ERR_CLOSED',
       );
     } finally {
-      await server.cleanup().catch(() => {});
+      await gregor.close().catch(() => {});
     }
   });
 

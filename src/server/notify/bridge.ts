@@ -1,74 +1,69 @@
-import type { Logger } from '../pipeline.js';
-import type { Publication, Publisher } from '../publisher.js';
+import { randomUUID } from 'node:crypto';
+import type { ConsumeResult } from '../../core/state-machine.js';
+import type { Message } from '../../protocol/message.js';
+import { parseMessage } from '../../protocol/validate.js';
+import type { Extension } from '../extensions/types.js';
+import type { Gregord } from '../gregord.js';
 import { type ChannelListener, type NotifyChannels, notifyKeys } from './channels.js';
 
+/** The system of the out-of-band messages a Notify publication becomes for Gregor devices. */
+export const NOTIFY_SYSTEM = 'notify';
+
+/** Out-of-band messages are not stored: relayed, no seq, nothing dead on arrival. */
+const RELAYED: ConsumeResult = { status: 'relayed', seq: null, deadOnArrival: new Map() };
+
 /**
- * Wraps the node's Publisher so that, while the node holds any Gregor device of a user (the hubs
- * subscribe and unsubscribe the user on its lane), it also listens on Notify's `notify:<uid>`
- * and hands each payload to `deliver`. Wrapping the Publisher hooks into the hub lifecycle without
- * touching the hubs.
+ * The Notify bridge, an extension: while this node holds any Gregor device of a user, it listens
+ * on Notify's `notify:<uid>` and delivers each payload to those devices as an out-of-band message
+ * of system `notify`, through the one delivery path.
  *
  * @example
- *   const publisher = new NotifyBridgePublisher(redisPublisher, channels, log, (uid, payload) => ...);
- *   const gregord = new Gregord({ config, engine, auth, log, publisher });
+ *   createGregor({ extensions: [notifyBridge(new NotifyChannels({ url, log }))] });
  */
-export class NotifyBridgePublisher implements Publisher {
-  readonly #base: Publisher;
-  readonly #channels: NotifyChannels;
-  readonly #log: Logger;
-  readonly #deliver: (uid: string, payload: Buffer) => void;
-  readonly #listeners = new Map<string, ChannelListener>();
+export function notifyBridge(channels: NotifyChannels): Extension {
+  const listeners = new Map<string, ChannelListener>();
+  return {
+    name: 'notify-bridge',
+    priority: 250,
+    async onConnect({ gregor, uid, firstOnNode }) {
+      if (!firstOnNode || listeners.has(uid)) return;
+      const listener: ChannelListener = (payload) => deliver(gregor, uid, payload);
+      listeners.set(uid, listener);
+      const listening = channels.listen(notifyKeys.user(uid), listener).catch((e: unknown) => {
+        gregor.log.warn({ err: e, uid }, 'notify: subscribe failed');
+      });
+      // Like the fan-out: wait for the subscription while Redis is up, never while it is down.
+      if (channels.ready) await listening;
+    },
+    onDisconnect({ uid, lastOnNode }) {
+      const listener = listeners.get(uid);
+      if (!lastOnNode || !listener) return;
+      listeners.delete(uid);
+      channels.unlisten(notifyKeys.user(uid), listener);
+    },
+  };
+}
 
-  constructor(
-    base: Publisher,
-    channels: NotifyChannels,
-    log: Logger,
-    deliver: (uid: string, payload: Buffer) => void,
-  ) {
-    this.#base = base;
-    this.#channels = channels;
-    this.#log = log;
-    this.#deliver = deliver;
+function deliver(gregor: Gregord, uid: string, payload: Buffer): void {
+  const text = payload.toString('utf8');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
   }
-
-  get healthy(): boolean {
-    return this.#base.healthy;
+  let message: Message;
+  try {
+    // A fresh ID: two identical Notify payloads are two events, not one message sent twice.
+    message = parseMessage(
+      { id: `notify.${randomUUID()}`, system: NOTIFY_SYSTEM, body },
+      { uid, now: Date.now() },
+    );
+  } catch (e) {
+    gregor.log.warn({ err: e, uid }, 'notify: payload cannot be a Gregor message; not delivered to devices');
+    return;
   }
-
-  publish(p: Publication): Promise<void> {
-    return this.#base.publish(p);
-  }
-
-  async subscribe(uid: string): Promise<void> {
-    await this.#base.subscribe(uid);
-    if (this.#listeners.has(uid)) return;
-    const listener: ChannelListener = (payload) => this.#deliver(uid, payload);
-    this.#listeners.set(uid, listener);
-    const listening = this.#channels.listen(notifyKeys.user(uid), listener).catch((e: unknown) => {
-      this.#log.warn({ err: e, uid }, 'notify: subscribe failed');
-    });
-    // Like the fan-out: wait for the subscription while Redis is up, never while it is down.
-    if (this.#channels.ready) await listening;
-  }
-
-  async unsubscribe(uid: string): Promise<void> {
-    const listener = this.#listeners.get(uid);
-    if (listener) {
-      this.#listeners.delete(uid);
-      this.#channels.unlisten(notifyKeys.user(uid), listener);
-    }
-    await this.#base.unsubscribe(uid);
-  }
-
-  onRemote(handler: (p: Publication) => void): void {
-    this.#base.onRemote(handler);
-  }
-
-  onResync(handler: (uids: readonly string[] | null) => void): void {
-    this.#base.onResync(handler);
-  }
-
-  close(): Promise<void> {
-    return this.#base.close();
-  }
+  gregor
+    .deliver({ kind: 'message', message, result: RELAYED }, 'notify')
+    .catch((e: unknown) => gregor.log.error({ err: e, uid }, 'notify: delivery failed'));
 }

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CLOSE } from '../../protocol/close-codes.js';
 import { GregorError, isGregorError } from '../../protocol/errors.js';
@@ -15,8 +16,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Where the upgrade request carried a token, as read by the WebSocket gateway. */
 export interface NotifyUpgrade {
   readonly url: URL;
-  /** The Authorization header. */
-  readonly header: string | undefined;
+  /** The upgrade request's headers (extensions' onAuthenticate may read them). */
+  readonly headers: IncomingHttpHeaders;
   /** The auth cookie's value (the gateway has already checked the Origin for it). */
   readonly cookie: string | null;
 }
@@ -42,7 +43,7 @@ interface Conn {
  *
  * @example
  *   const sockets = new NotifySockets(gregord, channels);
- *   wss.handleUpgrade(req, socket, head, (ws) => sockets.accept(ws, { url, header, cookie }));
+ *   wss.handleUpgrade(req, socket, head, (ws) => sockets.accept(ws, { url, headers, cookie }));
  */
 export class NotifySockets {
   readonly #gregord: Gregord;
@@ -67,7 +68,9 @@ export class NotifySockets {
   /** Takes over an upgraded socket. */
   accept(ws: WebSocket, upgrade: NotifyUpgrade): void {
     const token =
-      bearer(upgrade.header) ?? bearer(upgrade.url.searchParams.get('authorization')) ?? upgrade.cookie;
+      bearer(upgrade.headers.authorization) ??
+      bearer(upgrade.url.searchParams.get('authorization')) ??
+      upgrade.cookie;
     const conn: Conn = {
       ws,
       channels: [],
@@ -91,14 +94,16 @@ export class NotifySockets {
       this.#release(conn);
       this.#conns.delete(ws);
     });
-    void this.#open(conn, token, upgrade.url.searchParams.get('topic')).catch((e: unknown) => {
-      this.#gregord.log.error({ err: e }, 'notify: socket setup failed');
-      this.#fail(
-        conn,
-        new GregorError('INTERNAL', 'the server failed to open the stream; it is logged'),
-        1011,
-      );
-    });
+    void this.#open(conn, token, upgrade.headers, upgrade.url.searchParams.get('topic')).catch(
+      (e: unknown) => {
+        this.#gregord.log.error({ err: e }, 'notify: socket setup failed');
+        this.#fail(
+          conn,
+          new GregorError('INTERNAL', 'the server failed to open the stream; it is logged'),
+          1011,
+        );
+      },
+    );
   }
 
   /** Closes every socket with `code` (shutdown, resync). */
@@ -112,7 +117,12 @@ export class NotifySockets {
     for (const ws of this.#conns.keys()) ws.terminate();
   }
 
-  async #open(conn: Conn, token: string | null, topicParam: string | null): Promise<void> {
+  async #open(
+    conn: Conn,
+    token: string | null,
+    headers: IncomingHttpHeaders,
+    topicParam: string | null,
+  ): Promise<void> {
     if (!token) {
       this.#fail(
         conn,
@@ -122,7 +132,7 @@ export class NotifySockets {
     }
     let uid: string;
     try {
-      const principal = await this.#gregord.auth.verify(token);
+      const principal = await this.#gregord.authenticate(token, 'notify', headers);
       if (principal.kind !== 'user' || principal.uid === null) {
         throw new GregorError('FORBIDDEN', 'a service token names no user: use a user token');
       }

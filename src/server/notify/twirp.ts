@@ -68,7 +68,7 @@ export function registerNotifyRoutes(app: FastifyInstance, gregord: Gregord): vo
         );
       }
       try {
-        const principal = await gregord.auth.verify(authorization);
+        const principal = await gregord.authenticate(authorization, 'notify', request.headers);
         if (principal.kind !== 'user' || principal.uid === null) {
           throw new GregorError('FORBIDDEN', 'a service token names no user: use a user token');
         }
