@@ -6,11 +6,12 @@
  */
 import { createServer } from 'node:http';
 import express from 'express';
-import { createGregor } from '../src/server/index.js';
+import { createGregor, type Settings } from '../src/server/index.js';
 
-export async function buildApp(settings: { dataDir?: string } = {}) {
+/** The app, with Gregor's settings (tests pass their own keys; by default a dev secret in ./data). */
+export async function buildApp(settings: Settings = {}) {
   const gregor = await createGregor({
-    settings: { storage: 'memory', dataDir: settings.dataDir ?? './data', logLevel: 'warn' },
+    settings: { storage: 'memory', logLevel: 'warn', ...settings },
   });
   const app = express();
   app.get('/hello', (_req, res) => {

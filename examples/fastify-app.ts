@@ -7,9 +7,10 @@
  * The extension counts what reached nobody: a real app would queue an e-mail there.
  */
 import Fastify from 'fastify';
-import { createGregor, type Extension } from '../src/server/index.js';
+import { createGregor, type Extension, type Settings } from '../src/server/index.js';
 
-export async function buildApp(settings: { port?: number; dataDir?: string } = {}) {
+/** The app, with Gregor's settings (tests pass their own keys; by default a dev secret in ./data). */
+export async function buildApp(settings: Settings = {}) {
   const undelivered: string[] = [];
   const offline: Extension = {
     name: 'offline-inbox',
@@ -18,7 +19,7 @@ export async function buildApp(settings: { port?: number; dataDir?: string } = {
     },
   };
   const gregor = await createGregor({
-    settings: { storage: 'memory', dataDir: settings.dataDir ?? './data', logLevel: 'warn' },
+    settings: { storage: 'memory', logLevel: 'warn', ...settings },
     extensions: [offline],
   });
   const app = Fastify();
