@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeToken } from '../../src/cli/tokens.js';
 import { CLOSE } from '../../src/protocol/close-codes.js';
-import { type Extension, GregorError, type Gregor, createGregor } from '../../src/server/index.js';
+import { createGregor, type Extension, type Gregor, GregorError } from '../../src/server/index.js';
 import { until } from '../client/support.js';
 import { connectDevice, TestDevice } from '../support/device.js';
 import { SERVICE_SECRET, USER_SECRET } from '../support/server.js';
