@@ -26,7 +26,7 @@ export type FromChild =
  *
  * @example
  *   serveChild(async () => {
- *     const server = await startServer(config);
+ *     const gregor = await createGregor({ settings: config });
  *     return { port: server.port, stop: () => server.stop() };
  *   });
  */

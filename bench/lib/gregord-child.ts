@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
+import { createGregor } from '../../src/server/library.js';
 import { serveChild } from './child.js';
 
 serveChild(async () => {
@@ -36,12 +36,13 @@ serveChild(async () => {
     ],
     {},
   );
-  const server = await startServer(config);
+  const gregor = await createGregor({ settings: config });
+  const url = await gregor.listen();
   return {
-    port: server.port,
+    port: Number(new URL(url).port),
     info: { dataDir },
     stop: async () => {
-      await server.stop();
+      await gregor.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

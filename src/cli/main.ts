@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { GregorError, isGregorError } from '../protocol/errors.js';
 import { parseTimeOrOffset } from '../protocol/time.js';
 import { id } from '../protocol/validate.js';
-import { startServer } from '../server/app.js';
 import { helpText, loadConfig } from '../server/config.js';
+import { createGregor } from '../server/library.js';
 import {
   findDataDir,
   makeToken,
@@ -62,14 +62,15 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig(args, process.env);
-  const server = await startServer(config);
+  const gregor = await createGregor({ settings: config });
+  const url = await gregor.listen();
   const where =
     config.storage === 'sqlite'
       ? `sqlite at ${config.sqlitePath ?? `${config.dataDir}/gregor.sqlite`}`
       : config.storage;
-  const ws = `${server.url.replace(/^http/, 'ws')}/v1/ws`;
-  console.log(`gregord listening on ${server.url} (storage: ${where})`);
-  if (server.devKeys)
+  const ws = `${url.replace(/^http/, 'ws')}/v1/ws`;
+  console.log(`gregord listening on ${url} (storage: ${where})`);
+  if (gregor.devKeys)
     console.log(`  dev secrets in ${config.dataDir}/secrets.json (set GREGOR_JWT_SECRET for production)`);
   console.log(`  get a token:  npm run gregor -- token alice --device laptop`);
   console.log(`  connect:      ${ws}  then send {"type":"auth","token":"<token>"} and {"type":"sync"}`);
@@ -85,7 +86,7 @@ async function serve(args: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       console.log('shutting down: closing devices with a retry code, draining');
-      void server.stop().then(resolve);
+      void gregor.close().then(resolve);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
