@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE } from '../../src/protocol/close-codes.js';
-import { RESYNC_CHANNEL } from '../../src/server/pubsub/redis-publisher.js';
+import { RESYNC_CHANNEL } from '../../src/server/fanout/redis/index.js';
 import { serverHash, testClient, until } from '../client/support.js';
 import { connectDevice } from '../support/device.js';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../support/postgres.js';
