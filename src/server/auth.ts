@@ -10,6 +10,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { GregorError } from '../protocol/errors.js';
+import { fromWireTime } from '../protocol/time.js';
 import { id } from '../protocol/validate.js';
 
 /** Who a verified token speaks for. */
@@ -115,7 +116,7 @@ export class Authenticator {
     const service = hasScope(unverified, SERVICE_SCOPE);
     const payload = await this.#verified(token, service);
     const validUntil =
-      typeof payload.exp === 'number' ? payload.exp * 1000 + this.#options.leewaySeconds * 1000 : null;
+      typeof payload.exp === 'number' ? fromWireTime(payload.exp + this.#options.leewaySeconds) : null;
     if (service) return { kind: 'service', uid: null, device: null, validUntil };
     return { kind: 'user', uid: userId(payload), device: deviceId(payload), validUntil };
   }

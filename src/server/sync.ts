@@ -2,6 +2,7 @@ import type { Engine, State } from '../core/state-machine.js';
 import type { ServerFrame, StateFrameItem } from '../protocol/frames.js';
 import { setOwn } from '../protocol/json.js';
 import { itemToWire, messageToWire } from '../protocol/message.js';
+import { toWireTime } from '../protocol/time.js';
 
 /**
  * Answers a device's sync (cursor + hash) with the cheapest frame that makes it converge:
@@ -57,7 +58,7 @@ const SMALL_ANSWER = 16 * 1024;
 export function fullState(state: State, flush = false): Extract<ServerFrame, { type: 'state' }> {
   const items: Record<string, StateFrameItem> = {};
   for (const item of state.items)
-    setOwn(items, item.id, { ...itemToWire(item), msg_id: item.msgId, ctime: item.ctime / 1000 });
+    setOwn(items, item.id, { ...itemToWire(item), msg_id: item.msgId, ctime: toWireTime(item.ctime) });
   return {
     type: 'state',
     cursor: state.seq,
