@@ -40,7 +40,7 @@ export function parseWireTime(value: unknown, base: number, path: string): numbe
         `${path}: ${value} is out of range (0 to ${MAX_SECONDS} seconds)`,
       );
     }
-    return Math.round(value * 1000);
+    return fromWireTime(value);
   }
   if (typeof value === 'string') {
     const offset = OFFSET.exec(value);
