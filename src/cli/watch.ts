@@ -1,5 +1,7 @@
 import WebSocket from 'ws';
 import { CLOSE, shouldReconnect } from '../protocol/close-codes.js';
+import type { GregorError } from '../protocol/errors.js';
+import { parseServerText, type ServerFrame } from '../protocol/frames.js';
 import { refusedHint, type SigningSecrets, serviceHeaders } from './tokens.js';
 
 /**
@@ -60,9 +62,9 @@ export class Watcher {
         ws.send(
           JSON.stringify({ type: 'sync', ...(this.#cursor === undefined ? {} : { cursor: this.#cursor }) }),
         );
-      } else if (typeof frame.cursor === 'number') this.#cursor = frame.cursor;
-      else if (frame.type === 'message' && typeof frame.message?.seq === 'number')
-        this.#cursor = frame.message.seq;
+      } else if (frame.type === 'state' || frame.type === 'messages' || frame.type === 'synced') {
+        this.#cursor = frame.cursor;
+      } else if (frame.type === 'message' && 'seq' in frame.message) this.#cursor = frame.message.seq;
     });
     // An upgrade refused with an HTTP answer: a 4xx other than 429 cannot be cured by retrying.
     ws.on('unexpected-response', (_request, response) => {
@@ -85,14 +87,13 @@ export class Watcher {
   }
 }
 
-/** A server frame, or null for text that is not one (printed, never fatal). */
-function parseFrame(text: string): { type: string; cursor?: number; message?: { seq?: number } } | null {
+/** A server frame, or null for text that is not one (printed, and said on stderr; never fatal). */
+function parseFrame(text: string): ServerFrame | null {
   try {
-    const frame = JSON.parse(text) as unknown;
-    return typeof frame === 'object' && frame !== null && 'type' in frame
-      ? (frame as { type: string; cursor?: number; message?: { seq?: number } })
-      : null;
-  } catch {
+    return parseServerText(text);
+  } catch (e) {
+    const { code, message } = e as GregorError;
+    console.error(`not a frame this gregor can read (${code}): ${message}`);
     return null;
   }
 }

@@ -1,6 +1,9 @@
 import type { StoredItem } from '../core/user-state.js';
 import { CLOSE, shouldReconnect } from '../protocol/close-codes.js';
-import type { StateFrameItem } from '../protocol/frames.js';
+import type { GregorError } from '../protocol/errors.js';
+import { parseServerText, type ServerFrame } from '../protocol/frames.js';
+import type { WireMessage } from '../protocol/message.js';
+import { fromWireTime } from '../protocol/time.js';
 import { Acks } from './acks.js';
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
@@ -38,7 +41,7 @@ const RETRYABLE = new Set([
   'GREGOR_ERR_RATE_LIMITED',
 ]);
 
-type Frame = { type: string; [key: string]: unknown };
+type Frame<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>;
 
 /**
  * A device's live mirror of its user's Gregor state: connects, syncs cheaply (cursor + hash),
@@ -238,35 +241,41 @@ export class GregorClient {
 
   #onFrame(text: string): void {
     this.#heard = true;
-    let frame: Frame;
+    let frame: ServerFrame;
     try {
-      frame = JSON.parse(text) as Frame;
-    } catch {
+      frame = parseServerText(text);
+    } catch (e) {
+      // A frame this version cannot read (a newer server's type, a broken one) is skipped, not fatal.
+      const { code, message } = e as GregorError;
+      this.#events.emit('error', {
+        code,
+        message: `the server sent a frame this client cannot read: ${message}`,
+      });
       return;
     }
     switch (frame.type) {
       case 'hello':
-        this.#adopt(String(frame.uid));
-        this.#startHeartbeat(Number(frame.heartbeat_ms) || 30_000);
+        this.#adopt(frame.uid);
+        this.#startHeartbeat(frame.heartbeat_ms);
         this.#setState('syncing');
         this.#sync(true);
         return;
       case 'state':
-        this.#mirror.loadState(frame.items as Record<string, StateFrameItem>, Number(frame.cursor));
+        this.#mirror.loadState(frame.items, frame.cursor);
         if (frame.flush) this.#events.emit('flush', {});
         this.#synced();
         return;
       case 'messages':
-        for (const m of frame.messages as { seq: number }[]) this.#applyWire(m, false);
+        for (const m of frame.messages) this.#applyWire(m, false);
         if (this.#mirror.hash(this.device, Date.now()) !== frame.hash) this.#sync(false);
         else this.#synced();
         return;
       case 'synced':
-        this.#mirror.cursor = Number(frame.cursor);
+        this.#mirror.cursor = frame.cursor;
         this.#synced();
         return;
       case 'message':
-        this.#applyWire(frame.message as { seq?: number }, true);
+        this.#applyWire(frame.message, true);
         return;
       case 'ack':
         this.#acked(frame);
@@ -310,7 +319,7 @@ export class GregorClient {
     this.#markReady();
   }
 
-  #applyWire(wire: { seq?: number }, live: boolean): void {
+  #applyWire(wire: WireMessage & { seq?: number }, live: boolean): void {
     let message: ReturnType<Mirror['parse']>;
     try {
       message = this.#mirror.parse(wire);
@@ -337,22 +346,16 @@ export class GregorClient {
     this.#socket?.send(JSON.stringify({ type: 'consume', ref: entry.id, message: entry.message }));
   }
 
-  #acked(frame: Frame): void {
-    const ref = String(frame.ref);
+  #acked(frame: Frame<'ack'>): void {
+    const ref = frame.ref ?? '';
     this.#mirror.removePending(ref);
-    const ack: Ack = {
-      msgId: String(frame.msg_id),
-      seq: frame.seq as number | null,
-      status: frame.status as Ack['status'],
-    };
+    const ack: Ack = { msgId: frame.msg_id, seq: frame.seq, status: frame.status };
     this.#acks.resolve(ref, ack);
     this.#changed();
   }
 
-  #refused(frame: Frame): void {
-    const code = String(frame.code);
-    const message = String(frame.message);
-    const ref = typeof frame.ref === 'string' ? frame.ref : null;
+  #refused(frame: Frame<'error'>): void {
+    const { code, message, ref } = frame;
     if (ref && !RETRYABLE.has(code) && this.#mirror.removePending(ref)) {
       this.#acks.reject(ref, Object.assign(new Error(message), { code }));
       this.#changed();
@@ -360,9 +363,9 @@ export class GregorClient {
     this.#events.emit('error', { code, message });
   }
 
-  #reminded(frame: Frame): void {
-    const item = this.get(String(frame.item_id));
-    if (item) this.#events.emit('reminder', { item, remindAt: Number(frame.remind_at) * 1000 });
+  #reminded(frame: Frame<'reminder'>): void {
+    const item = this.get(frame.item_id);
+    if (item) this.#events.emit('reminder', { item, remindAt: fromWireTime(frame.remind_at) });
   }
 
   #onClose(code: number, reason: string): void {

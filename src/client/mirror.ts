@@ -3,6 +3,7 @@ import { UserState } from '../core/user-state.js';
 import type { StateFrameItem } from '../protocol/frames.js';
 import { itemDigest } from '../protocol/hash.js';
 import type { InBandMessage, Item } from '../protocol/message.js';
+import { fromWireTime } from '../protocol/time.js';
 import { parseMessage } from '../protocol/validate.js';
 
 /** A change made on this device and not yet acknowledged: kept (and persisted) until the server acks it. */
@@ -45,16 +46,16 @@ export class Mirror {
       const item: Item = {
         id,
         category: w.category,
-        created: Math.round(w.times.created * 1000),
-        expires: w.times.expires === null ? null : Math.round(w.times.expires * 1000),
-        remindAt: w.times.remind_at.map((t) => Math.round(t * 1000)),
+        created: fromWireTime(w.times.created),
+        expires: w.times.expires === null ? null : fromWireTime(w.times.expires),
+        remindAt: w.times.remind_at.map(fromWireTime),
         forDevice: w.for_device,
         body: w.body,
       };
       replica.addItem({
         ...item,
         msgId: w.msg_id,
-        ctime: Math.round(w.ctime * 1000),
+        ctime: fromWireTime(w.ctime),
         digest: itemDigest(item),
       });
     }
