@@ -22,6 +22,7 @@ import type { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { makeToken, signingSecrets } from '../../src/cli/tokens.js';
+import { parseServerText } from '../../src/protocol/frames.js';
 import { benchPayload, closedLoop, Injector } from '../lib/inject.js';
 import { type Child, startChild } from '../lib/spawn.js';
 import { type Figure, formatValue, printFigures } from '../report.js';
@@ -119,13 +120,9 @@ class Device {
     await this.until('sync answer', () => answerIndex() >= 0);
     const socketBytesRead = this.#socket?.bytesRead ?? Number.NaN;
     const upTo = this.frames.slice(0, answerIndex() + 1);
-    const answer = JSON.parse(upTo.at(-1)!.text) as {
-      type: Attach['answer'];
-      cursor: number;
-      hash?: string;
-      messages?: unknown[];
-      items?: Record<string, unknown>;
-    };
+    const answer = parseServerText(upTo.at(-1)!.text);
+    if (answer.type !== 'synced' && answer.type !== 'messages' && answer.type !== 'state')
+      throw new Error(`expected a sync answer, got ${answer.type}`);
     return {
       answer: answer.type,
       bytes: upTo.reduce((sum, f) => sum + f.bytes, 0),
@@ -134,8 +131,13 @@ class Device {
       socketBytesRead,
       cursor: answer.cursor,
       // `synced` repeats no hash: the device's own is the server's.
-      hash: answer.hash ?? request.hash ?? '',
-      entries: answer.messages?.length ?? Object.keys(answer.items ?? {}).length,
+      hash: answer.type === 'synced' ? (request.hash ?? '') : answer.hash,
+      entries:
+        answer.type === 'messages'
+          ? answer.messages.length
+          : answer.type === 'state'
+            ? Object.keys(answer.items).length
+            : 0,
     };
   }
 

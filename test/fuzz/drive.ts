@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { makeToken } from '../../src/cli/tokens.js';
 import { ERROR_CODES } from '../../src/protocol/errors.js';
+import { parseServerText, type ServerFrame } from '../../src/protocol/frames.js';
 import { parseAnswer, type RawAnswer, upgradeRequest } from '../support/raw-http.js';
 import { SERVICE_SECRET, USER_SECRET } from '../support/server.js';
 import type { FrameInput, HttpInput, UpgradeInput } from './inputs.js';
@@ -115,18 +116,30 @@ export const userToken = (uid: string, device: string) =>
   makeToken({ secret: USER_SECRET, uid, device, ttlSeconds: 3600 });
 export const serviceToken = () => makeToken({ secret: SERVICE_SECRET, service: true, ttlSeconds: 3600 });
 
+/** A frame from the server that parseServerFrame refused: a finding. */
+type Unreadable = { readonly type: 'unreadable'; readonly why: string };
+
+/** A server frame as the SDK would read it, or why it could not. */
+function readFrame(text: string): ServerFrame | Unreadable {
+  try {
+    return parseServerText(text);
+  } catch (e) {
+    return { type: 'unreadable', why: `${(e as Error).message} in ${text.slice(0, 120)}` };
+  }
+}
+
 /**
  * One fuzzing device of a user: sends a frame, then a ping, and waits for the pong (or for the
- * close the frame earned). Every error frame must be coded; a close must be one a frame may earn,
- * and then the device connects again.
+ * close the frame earned). Every frame the server sends must pass parseServerFrame and every error
+ * frame must be coded; a close must be one a frame may earn, and then the device connects again.
  */
 export class FuzzDevice {
   readonly #ws: string;
   readonly #uid: string;
   readonly #maxBytes: number;
   #socket: WebSocket | null = null;
-  #frames: { type: string; [k: string]: unknown }[] = [];
-  #waiter: ((f: { type: string; [k: string]: unknown } | { closed: number }) => void) | null = null;
+  #frames: (ServerFrame | Unreadable)[] = [];
+  #waiter: ((f: ServerFrame | Unreadable | { closed: number }) => void) | null = null;
   #ref = 0;
   acked = 0;
 
@@ -143,7 +156,7 @@ export class FuzzDevice {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.on('message', (data) => {
-        const frame = JSON.parse(data.toString()) as { type: string };
+        const frame = readFrame(data.toString());
         if (frame.type === 'hello') {
           socket.send(JSON.stringify({ type: 'sync' }));
           resolve();
@@ -170,7 +183,7 @@ export class FuzzDevice {
         if ('closed' in f || (f.type === 'pong' && f.ref === ref)) {
           clearTimeout(timer);
           this.#waiter = null;
-          resolve('closed' in f ? { closed: f.closed as number } : null);
+          resolve('closed' in f ? { closed: f.closed } : null);
         }
       };
     });
@@ -181,6 +194,7 @@ export class FuzzDevice {
     socket.send(JSON.stringify({ type: 'ping', ref }));
     const end = await outcome;
     for (const f of this.#frames) {
+      if (f.type === 'unreadable') findings.add(`a frame the SDK cannot read: ${f.why}`, input);
       if (f.type === 'error') findings.checkRefusal(f.code, input);
       if (f.type === 'ack') this.acked++;
     }

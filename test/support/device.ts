@@ -1,18 +1,25 @@
 import WebSocket from 'ws';
+import { parseServerText } from '../../src/protocol/frames.js';
 
+/**
+ * A server frame, as parseServerFrame checked it (a `ServerFrame`), loosely typed so that tests
+ * read any field without narrowing.
+ */
 export type Frame = { type: string; [key: string]: unknown };
 
 /**
  * A device over a real WebSocket, for tests: records every frame, waits for the next frame that
- * matches, and reports how the socket closed.
+ * matches, and reports how the socket closed. Every frame goes through parseServerFrame, as in the
+ * SDK: once the server sends one that does not pass, every wait of this device fails with why.
  */
 export class TestDevice {
   readonly frames: Frame[] = [];
   readonly socket: WebSocket;
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly opened: Promise<void>;
-  #waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
+  #waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void; reject: (e: Error) => void }[] = [];
   readonly #consumed = new Set<Frame>();
+  #invalid: Error | null = null;
 
   constructor(url: string, options: { token?: string; headers?: Record<string, string> } = {}) {
     const headers = {
@@ -30,7 +37,18 @@ export class TestDevice {
       this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
     );
     this.socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
+      const text = data.toString();
+      let frame: Frame;
+      try {
+        frame = parseServerText(text);
+      } catch (e) {
+        this.#invalid ??= new Error(
+          `the server sent an invalid frame (${(e as Error).message}): ${text.slice(0, 300)}`,
+        );
+        for (const w of this.#waiters) w.reject(this.#invalid);
+        this.#waiters = [];
+        return;
+      }
       this.frames.push(frame);
       this.#waiters = this.#waiters.filter((w) => {
         if (!w.match(frame)) return true;
@@ -46,6 +64,7 @@ export class TestDevice {
 
   /** The first frame not yet returned by `next` that matches (waiting for it if needed), or a timeout error. */
   next(match: (f: Frame) => boolean = () => true, timeoutMs = 5000): Promise<Frame> {
+    if (this.#invalid) return Promise.reject(this.#invalid);
     const earlier = this.frames.find((f) => !this.#consumed.has(f) && match(f));
     if (earlier) {
       this.#consumed.add(earlier);
@@ -67,6 +86,10 @@ export class TestDevice {
           clearTimeout(timer);
           this.#consumed.add(f);
           resolve(f);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
         },
       });
     });
