@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GregorError } from '../../src/protocol/errors.js';
 import type { Message } from '../../src/protocol/message.js';
 import { openConnection } from '../../src/storage/sqlite/connection.js';
-import { toGregorError } from '../../src/storage/sqlite/errors.js';
+import { toStorageError } from '../../src/storage/sqlite/errors.js';
 import { openSqliteEngine, SqliteEngine } from '../../src/storage/sqlite/index.js';
 import { s, wire } from '../conformance/fixtures.js';
 import { tempDir } from './sqlite-support.js';
@@ -194,12 +194,12 @@ describe('sqlite engine storage errors', () => {
     ];
     for (const [code, expected] of cases) {
       const cause = sqlite(code);
-      const mapped = toGregorError(cause, 'testing');
+      const mapped = toStorageError(cause, 'testing');
       expect([code, mapped.code]).toEqual([code, expected]);
       expect(mapped.cause).toBe(cause);
     }
     const passed = new GregorError('MESSAGE_TOO_OLD', 'too old');
-    expect(toGregorError(passed, 'testing')).toBe(passed);
+    expect(toStorageError(passed, 'testing')).toBe(passed);
   });
 
   it('a path that cannot be opened fails with STORAGE_UNAVAILABLE', async () => {

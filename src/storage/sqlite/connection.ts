@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { toGregorError } from './errors.js';
+import { toStorageError } from './errors.js';
 import { migrate } from './migrations.js';
 
 export interface ConnectionOptions {
@@ -35,7 +35,7 @@ export function openConnection(options: ConnectionOptions): Database.Database {
     return db;
   } catch (e) {
     db?.close();
-    throw toGregorError(e, `opening ${options.path}`, 'STORAGE_UNAVAILABLE');
+    throw toStorageError(e, `opening ${options.path}`, 'STORAGE_UNAVAILABLE');
   }
 }
 

@@ -1,17 +1,12 @@
 import type { Database } from 'better-sqlite3';
 import { encodeInBand } from '../../core/codec.js';
-import { checkNotTooOld, checkTombstoneRoom, type IntervalTombstones } from '../../core/rules.js';
-import type { ConsumeResult } from '../../core/state-machine.js';
+import type { IntervalTombstones } from '../../core/rules.js';
 import { GLOBAL, UserState } from '../../core/user-state.js';
-import { type GregorError, isGregorError } from '../../protocol/errors.js';
 import type { InBandMessage, UpdateMessage } from '../../protocol/message.js';
-import { type CachedUser, partialReplica, putItem, type ReplicaCache } from './replicas.js';
+import { duplicate, type Outcome, refusalOf, stored } from '../common/consume.js';
+import type { ReplicaCache } from '../common/replicas.js';
+import { cachedUser, partialReplica, putItem, type SqliteUser } from './replicas.js';
 import type { Statements } from './statements.js';
-
-/** What became of one message of a batch: a result, or a refusal of that message alone. */
-export type Outcome =
-  | { readonly ok: true; readonly value: ConsumeResult }
-  | { readonly ok: false; readonly error: GregorError };
 
 /** A user being written by a batch: its row, and its cached replica when there is a current one. */
 interface Writer {
@@ -20,11 +15,9 @@ interface Writer {
   seq: number;
   rev: number;
   readonly compactedBefore: number;
-  readonly cached: CachedUser | undefined;
+  readonly cached: SqliteUser | undefined;
   changed: boolean;
 }
-
-const NONE: ReadonlyMap<string, readonly string[]> = new Map();
 
 /**
  * Writes a batch of in-band messages in one IMMEDIATE transaction and returns one outcome per
@@ -37,7 +30,7 @@ const NONE: ReadonlyMap<string, readonly string[]> = new Map();
 export function writeBatch(
   db: Database,
   st: Statements,
-  cache: ReplicaCache,
+  cache: ReplicaCache<SqliteUser>,
   batch: readonly InBandMessage[],
 ): Outcome[] {
   const writers = new Map<string, Writer>();
@@ -64,11 +57,16 @@ export function writeBatch(
   }
 }
 
-function writerFor(st: Statements, cache: ReplicaCache, writers: Map<string, Writer>, uid: string): Writer {
+function writerFor(
+  st: Statements,
+  cache: ReplicaCache<SqliteUser>,
+  writers: Map<string, Writer>,
+  uid: string,
+): Writer {
   let w = writers.get(uid);
   if (w) return w;
   let row = st.user.get(uid);
-  let cached = row && cache.cached(uid, row);
+  let cached = row && cachedUser(cache, uid, row);
   if (!row) {
     row = st.insertUser.get(uid)!;
     // A new user's whole replica is empty: cache it, it costs nothing to keep current.
@@ -100,8 +98,8 @@ function consumeOne(st: Statements, w: Writer, m: InBandMessage): Outcome {
   }
   w.seq = seq;
   w.changed = true;
-  if (m.kind === 'flush') return { ok: true, value: { status: 'stored', seq, deadOnArrival: NONE } };
-  return { ok: true, value: { status: 'stored', seq, deadOnArrival: applyUpdate(st, w, m) } };
+  if (m.kind === 'flush') return stored(seq);
+  return stored(seq, applyUpdate(st, w, m));
 }
 
 /** Applies an update to the replica (the cached one, or the part of it the update touches), then writes what it kept. */
@@ -127,21 +125,6 @@ function applyUpdate(st: Statements, w: Writer, m: UpdateMessage): ReadonlyMap<s
   return deadOnArrival;
 }
 
-function refusalOf(
-  m: InBandMessage,
-  compactedBefore: number,
-  tombstones: IntervalTombstones,
-): GregorError | null {
-  try {
-    checkNotTooOld(m, compactedBefore);
-    checkTombstoneRoom(m, tombstones);
-    return null;
-  } catch (e) {
-    if (isGregorError(e)) return e;
-    throw e;
-  }
-}
-
 /** The user's interval tombstones as the rows say (a partial replica holds only some of them); read only when needed. */
 function tombstoneRows(st: Statements, userId: number): IntervalTombstones {
   return {
@@ -162,8 +145,4 @@ function tombstoneRows(st: Statements, userId: number): IntervalTombstones {
       return n;
     },
   };
-}
-
-function duplicate(seq: number): Outcome {
-  return { ok: true, value: { status: 'duplicate', seq, deadOnArrival: NONE } };
 }

@@ -2,10 +2,13 @@ import type { Database } from 'better-sqlite3';
 import type { ConsumeResult } from '../../core/state-machine.js';
 import type { GregorError } from '../../protocol/errors.js';
 import type { InBandMessage } from '../../protocol/message.js';
+import type { Outcome } from '../common/consume.js';
 import { GroupCommit, worthRetryingAlone } from '../common/group-commit.js';
-import { type Outcome, writeBatch } from './consume.js';
-import { toGregorError } from './errors.js';
-import type { ReplicaCache } from './replicas.js';
+import type { ReplicaCache } from '../common/replicas.js';
+import type { EngineStats } from '../common/stats.js';
+import { writeBatch } from './consume.js';
+import { toStorageError } from './errors.js';
+import type { SqliteUser } from './replicas.js';
 import type { Statements } from './statements.js';
 
 interface Waiter {
@@ -29,7 +32,7 @@ interface Waiter {
 export class IngestQueue {
   readonly #db: Database;
   readonly #st: Statements;
-  readonly #cache: ReplicaCache;
+  readonly #cache: ReplicaCache<SqliteUser>;
   readonly #maxBatch: number;
   readonly #commit: GroupCommit<readonly InBandMessage[], readonly Outcome[]>;
   readonly #inflight = new Set<Promise<void>>();
@@ -37,7 +40,7 @@ export class IngestQueue {
   #transactions = 0;
   #messages = 0;
 
-  constructor(db: Database, st: Statements, cache: ReplicaCache, maxBatch: number) {
+  constructor(db: Database, st: Statements, cache: ReplicaCache<SqliteUser>, maxBatch: number) {
     this.#db = db;
     this.#st = st;
     this.#cache = cache;
@@ -46,7 +49,7 @@ export class IngestQueue {
     this.#commit = new GroupCommit((batches) => batches.map((b) => this.#write(b)), 1);
   }
 
-  get stats(): { consumeTransactions: number; consumedMessages: number } {
+  get stats(): Omit<EngineStats, 'replicaLoads'> {
     return { consumeTransactions: this.#transactions, consumedMessages: this.#messages };
   }
 
@@ -89,7 +92,7 @@ export class IngestQueue {
     try {
       return this.#transaction(batch);
     } catch (e) {
-      error = toGregorError(e, `writing a batch of ${batch.length} messages`);
+      error = toStorageError(e, `writing a batch of ${batch.length} messages`);
     }
     if (batch.length === 1 || !worthRetryingAlone(error)) throw error;
     // writeBatch forgot the replicas it touched: each retry starts from the committed rows.
@@ -97,7 +100,7 @@ export class IngestQueue {
       try {
         return this.#transaction([m])[0]!;
       } catch (e) {
-        return { ok: false, error: toGregorError(e, 'writing a message') };
+        return { ok: false, error: toStorageError(e, 'writing a message') };
       }
     });
   }

@@ -1,11 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { GregorError } from '../../protocol/errors.js';
+import type { Migration } from '../common/migrations.js';
 
-/** One schema step. Versions are dense and never edited once released: add a new one instead. */
-export interface Migration {
-  readonly version: number;
-  readonly sql: string;
-}
+export type { Migration } from '../common/migrations.js';
 
 /** The schema, as the list of steps that build it. */
 export const MIGRATIONS: readonly Migration[] = [

@@ -1,6 +1,8 @@
 import type { Reminder } from '../../core/state-machine.js';
-import { type StoredItem, UserState } from '../../core/user-state.js';
-import { partialReplica, type ReplicaCache } from './replicas.js';
+import { UserState } from '../../core/user-state.js';
+import { stillDue } from '../common/reminders.js';
+import type { ReplicaCache } from '../common/replicas.js';
+import { cachedUser, partialReplica, type SqliteUser } from './replicas.js';
 import type { Statements } from './statements.js';
 
 /** Due reminders read per query while claiming. */
@@ -13,11 +15,11 @@ const PAGE = 256;
  * creation, reminders by insertion); reminders that no longer follow their stored item are deleted.
  *
  * @example
- *   db.transaction(() => claimDue(st, cache, 'worker-1', Date.now(), 100, 30_000)).immediate();
+ *   db.transaction(() => claimDueReminders(st, cache, 'worker-1', Date.now(), 100, 30_000)).immediate();
  */
-export function claimDue(
+export function claimDueReminders(
   st: Statements,
-  cache: ReplicaCache,
+  cache: ReplicaCache<SqliteUser>,
   owner: string,
   now: number,
   limit: number,
@@ -46,32 +48,26 @@ export function claimDue(
 }
 
 /** The user's cached replica if current, else the part of it that concerns one item. */
-function replicaFor(st: Statements, cache: ReplicaCache, uid: string, itemId: string): UserState | undefined {
+function replicaFor(
+  st: Statements,
+  cache: ReplicaCache<SqliteUser>,
+  uid: string,
+  itemId: string,
+): UserState | undefined {
   const row = st.user.get(uid);
   if (!row) return undefined;
-  const cached = cache.cached(uid, row)?.replica;
+  const cached = cachedUser(cache, uid, row)?.replica;
   if (cached) return cached;
   const item = st.item.get(row.id, itemId);
   return item ? partialReplica(st, row.id, [{ id: itemId, category: item.category }]) : new UserState();
 }
 
 /**
- * The stored item a reminder belongs to, or undefined when the reminder no longer follows it: the
- * item is gone, the winning creation has no such reminder, or it is hidden or expired by then.
- */
-function stillDue(replica: UserState | undefined, itemId: string, remindAt: number): StoredItem | undefined {
-  if (!replica) return undefined;
-  const item = replica.getItem(itemId);
-  if (!item?.remindAt.includes(remindAt)) return undefined;
-  return replica.isVisible(item, null, null, remindAt) ? item : undefined;
-}
-
-/**
  * Deletes the reminders `owner` still holds; others' claims and unknown reminders are left alone.
  *
  * @example
- *   db.transaction(() => completeClaimed(st, 'worker-1', delivered)).immediate();
+ *   db.transaction(() => completeReminders(st, 'worker-1', delivered)).immediate();
  */
-export function completeClaimed(st: Statements, owner: string, reminders: readonly Reminder[]): void {
+export function completeReminders(st: Statements, owner: string, reminders: readonly Reminder[]): void {
   for (const r of reminders) st.completeReminder.run(r.uid, r.item.id, r.remindAt, owner);
 }

@@ -1,85 +1,57 @@
-import { decodeBody, encodeBody } from '../../core/codec.js';
+import { encodeBody } from '../../core/codec.js';
 import { type StoredItem, UserState } from '../../core/user-state.js';
-import type { ItemRow, Statements, UserRow } from './statements.js';
+import { type CachedUser, itemFromRow, type ReplicaCache } from '../common/replicas.js';
+import type { Statements, UserRow } from './statements.js';
 
-/** One user's replica as loaded from the tables, with the row version it reflects. */
-export interface CachedUser {
-  readonly uid: string;
+/** A cached user, with the `gregor_users.id` its rows are keyed by. */
+export interface SqliteUser extends CachedUser {
   readonly id: number;
-  seq: number;
-  /** The `gregor_users.rev` this replica reflects: any writer bumps it, so a mismatch means reload. */
-  rev: number;
-  readonly replica: UserState;
 }
 
 /**
- * A bounded LRU of user replicas. Nothing is trusted blindly: every lookup reads the user's row
- * (one indexed SELECT) and reloads the replica when another process (or a failed batch) changed
- * it. Callers run lookups inside a transaction so the row and the rows loaded agree.
+ * The user's current replica, or undefined when the user has no row. Nothing cached is trusted
+ * blindly: the user's row is read (one indexed SELECT) and the replica reloaded when another
+ * process (or a failed batch) changed it. Call it inside a transaction, so the row and the rows
+ * loaded agree.
  *
  * @example
- *   const user = cache.current('alice'); // undefined when alice never sent an in-band message
+ *   const user = currentUser(st, cache, 'alice'); // undefined when alice never sent an in-band message
  */
-export class ReplicaCache {
-  readonly #st: Statements;
-  readonly #capacity: number;
-  readonly #users = new Map<string, CachedUser>();
-  /** Replicas loaded from the tables (cache misses), for tests and benchmarks. */
-  loads = 0;
-
-  constructor(st: Statements, capacity: number) {
-    this.#st = st;
-    this.#capacity = Math.max(0, capacity);
+export function currentUser(
+  st: Statements,
+  cache: ReplicaCache<SqliteUser>,
+  uid: string,
+): SqliteUser | undefined {
+  const row = st.user.get(uid);
+  if (!row) {
+    cache.forget(uid);
+    return undefined;
   }
+  return cachedUser(cache, uid, row) ?? cache.adopt(loadUser(st, cache, uid, row));
+}
 
-  /** The user's current replica, or undefined when the user has no row. */
-  current(uid: string): CachedUser | undefined {
-    const row = this.#st.user.get(uid);
-    if (!row) {
-      this.#users.delete(uid);
-      return undefined;
-    }
-    return this.cached(uid, row) ?? this.adopt(this.#load(uid, row));
-  }
+/**
+ * The cached replica if it matches `row` (the user's row as just read), without loading.
+ *
+ * @example
+ *   const user = cachedUser(cache, 'alice', st.user.get('alice')!);
+ */
+export function cachedUser(
+  cache: ReplicaCache<SqliteUser>,
+  uid: string,
+  row: UserRow,
+): SqliteUser | undefined {
+  return cache.current(uid, (u) => u.id === row.id && u.rev === row.rev);
+}
 
-  /** The cached replica if it matches `row` (the user's row as just read), without loading. */
-  cached(uid: string, row: UserRow): CachedUser | undefined {
-    const hit = this.#users.get(uid);
-    if (!hit) return undefined;
-    this.#users.delete(uid);
-    if (hit.id !== row.id || hit.rev !== row.rev) return undefined;
-    this.#users.set(uid, hit);
-    return hit;
-  }
-
-  /** Caches a replica known to be current (evicting the least recently used). */
-  adopt(user: CachedUser): CachedUser {
-    this.#users.delete(user.uid);
-    if (this.#capacity === 0) return user;
-    this.#users.set(user.uid, user);
-    if (this.#users.size > this.#capacity) this.#users.delete(this.#users.keys().next().value!);
-    return user;
-  }
-
-  /** Drops a replica that may no longer match the tables (its transaction failed). */
-  forget(uid: string): void {
-    this.#users.delete(uid);
-  }
-
-  /** Drops every replica. */
-  clear(): void {
-    this.#users.clear();
-  }
-
-  #load(uid: string, row: UserRow): CachedUser {
-    this.loads += 1;
-    const replica = new UserState();
-    for (const r of this.#st.items.all(row.id)) replica.addItem(rowToItem(r));
-    for (const d of this.#st.dismissedIds.all(row.id)) replica.addDismissedId(d.item_id, d.scope, d.ctime);
-    for (const i of this.#st.intervals.all(row.id)) replica.addInterval(i);
-    replica.compactedBefore = row.compacted_before;
-    return { uid, id: row.id, seq: row.seq, rev: row.rev, replica };
-  }
+function loadUser(st: Statements, cache: ReplicaCache<SqliteUser>, uid: string, row: UserRow): SqliteUser {
+  cache.loads += 1;
+  const replica = new UserState();
+  for (const r of st.items.all(row.id)) replica.addItem(itemFromRow(r));
+  for (const d of st.dismissedIds.all(row.id)) replica.addDismissedId(d.item_id, d.scope, d.ctime);
+  for (const i of st.intervals.all(row.id)) replica.addInterval(i);
+  replica.compactedBefore = row.compacted_before;
+  return { uid, id: row.id, seq: row.seq, rev: row.rev, replica };
 }
 
 /**
@@ -100,7 +72,7 @@ export function partialReplica(
   const categories = new Set<string>();
   for (const item of items) {
     const row = st.item.get(userId, item.id);
-    if (row) replica.addItem(rowToItem(row));
+    if (row) replica.addItem(itemFromRow(row));
     for (const d of st.dismissedIdsOf.all(userId, item.id)) replica.addDismissedId(item.id, d.scope, d.ctime);
     categories.add(item.category);
     if (row) categories.add(row.category);
@@ -108,28 +80,6 @@ export function partialReplica(
   for (const category of categories)
     for (const i of st.intervalsOf.all(userId, category)) replica.addInterval(i);
   return replica;
-}
-
-/**
- * An item row as the replica keeps it; the stored digest spares rehashing.
- *
- * @example
- *   replica.addItem(rowToItem(st.item.get(user.id, 'a1')!));
- */
-export function rowToItem(r: ItemRow): StoredItem {
-  return {
-    id: r.item_id,
-    category: r.category,
-    created: r.created,
-    expires: r.expires,
-    remindAt: JSON.parse(r.remind_at) as number[],
-    forDevice: r.for_device,
-    body: decodeBody(r.body),
-    msgId: r.msg_id,
-    ctime: r.ctime,
-    // A plain Uint8Array, as `itemDigest` returns: items compare equal across engines.
-    digest: new Uint8Array(r.digest.buffer, r.digest.byteOffset, r.digest.byteLength),
-  };
 }
 
 /**

@@ -1,5 +1,4 @@
 import type { Database } from 'better-sqlite3';
-import { decodeInBand } from '../../core/codec.js';
 import { checkHistoryKept } from '../../core/rules.js';
 import type {
   CompactionReport,
@@ -14,13 +13,18 @@ import { hiddenNow, pageAfter, projectAll, stateView } from '../../core/views.js
 import { GregorError } from '../../protocol/errors.js';
 import type { InBandMessage, Message } from '../../protocol/message.js';
 import { resolveTime, type TimeOrOffset } from '../../protocol/time.js';
-import { compactUser } from './compaction.js';
+import { addCounts } from '../common/compact.js';
+import { relayed } from '../common/consume.js';
+import { ReplicaCache } from '../common/replicas.js';
+import type { EngineStats } from '../common/stats.js';
+import { compactUser } from './compact.js';
 import { openConnection } from './connection.js';
-import { toGregorError } from './errors.js';
+import { toStorageError } from './errors.js';
 import { IngestQueue } from './ingest-queue.js';
-import { claimDue, completeClaimed } from './reminders.js';
-import { ReplicaCache } from './replicas.js';
-import { type MessageRow, Statements } from './statements.js';
+import { messagesAfter, messagesSince } from './messages.js';
+import { claimDueReminders, completeReminders } from './reminders.js';
+import { currentUser, type SqliteUser } from './replicas.js';
+import { Statements } from './statements.js';
 
 export interface SqliteEngineOptions {
   /** The database file; its directory is created if missing. */
@@ -34,18 +38,6 @@ export interface SqliteEngineOptions {
   /** Most messages written by one transaction. Default 1024. */
   readonly maxBatch?: number;
 }
-
-/** Counters for tests and benchmarks. */
-export interface SqliteEngineStats {
-  /** Write transactions run by consumeMessage (each commits a batch). */
-  readonly consumeTransactions: number;
-  /** Messages written through those transactions (including duplicates and refusals). */
-  readonly consumedMessages: number;
-  /** Replicas loaded from the tables because the cache had none current. */
-  readonly replicaLoads: number;
-}
-
-const NONE: ReadonlyMap<string, readonly string[]> = new Map();
 
 /**
  * Opens an engine on a SQLite file (see `SqliteEngine`).
@@ -73,7 +65,7 @@ export async function openSqliteEngine(options: SqliteEngineOptions): Promise<Sq
 export class SqliteEngine implements Engine {
   readonly #db: Database;
   readonly #st: Statements;
-  readonly #cache: ReplicaCache;
+  readonly #cache: ReplicaCache<SqliteUser>;
   readonly #now: () => number;
   readonly #ingest: IngestQueue;
   #closed = false;
@@ -85,26 +77,26 @@ export class SqliteEngine implements Engine {
   constructor(db: Database, options: Omit<SqliteEngineOptions, 'path'> = {}) {
     this.#db = db;
     this.#st = new Statements(db);
-    this.#cache = new ReplicaCache(this.#st, options.cacheUsers ?? 1024);
+    this.#cache = new ReplicaCache<SqliteUser>(options.cacheUsers ?? 1024);
     this.#now = options.now ?? Date.now;
     this.#ingest = new IngestQueue(db, this.#st, this.#cache, options.maxBatch ?? 1024);
   }
 
   /** Counters since open. */
-  get stats(): SqliteEngineStats {
+  get stats(): EngineStats {
     return { ...this.#ingest.stats, replicaLoads: this.#cache.loads };
   }
 
   async consumeMessage(m: Message): Promise<ConsumeResult> {
     this.#open();
-    if (m.kind === 'oob') return { status: 'relayed', seq: null, deadOnArrival: NONE };
+    if (m.kind === 'oob') return relayed();
     return this.#ingest.submit(m);
   }
 
   async state(uid: string, device?: string | null, t?: TimeOrOffset | null): Promise<State> {
     return this.#read('reading a state', () => {
       const now = this.#now();
-      const user = this.#cache.current(uid);
+      const user = currentUser(this.#st, this.#cache, uid);
       const replica = user?.replica ?? new UserState();
       checkHistoryKept(resolveTime(t, now), replica.compactedBefore);
       return stateView(uid, replica, user?.seq ?? 0, device, t, now);
@@ -115,15 +107,10 @@ export class SqliteEngine implements Engine {
     return this.#read('reading messages', () => {
       const now = this.#now();
       const since = resolveTime(t, now)!;
-      const user = this.#cache.current(uid);
+      const user = currentUser(this.#st, this.#cache, uid);
       if (!user) return [];
       checkHistoryKept(since, user.replica.compactedBefore);
-      const rows = this.#st.messagesSince.all(user.id, since);
-      return projectAll(
-        rows.map((row) => toMessage(uid, row)),
-        device,
-        hiddenNow(user.replica, now),
-      );
+      return projectAll(messagesSince(this.#st, user, since), device, hiddenNow(user.replica, now));
     });
   }
 
@@ -134,25 +121,22 @@ export class SqliteEngine implements Engine {
     limit = Infinity,
   ): Promise<MessagesAfter> {
     return this.#read('reading messages', () => {
-      const user = this.#cache.current(uid);
+      const user = currentUser(this.#st, this.#cache, uid);
       if (!user) return { messages: [], seq: 0, truncated: false };
       const hidden = hiddenNow(user.replica, this.#now());
-      // One row past the limit tells whether more follow.
-      const fetch = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) + 1 : -1;
-      const rows = this.#st.messagesAfter.all(user.id, seq, fetch);
-      const entries = rows.slice(0, limit).map((row) => ({ seq: row.seq, message: toMessage(uid, row) }));
-      return pageAfter(entries, seq, user.seq, rows.length > limit, device, hidden);
+      const { messages, more } = messagesAfter(this.#st, user, seq, limit);
+      return pageAfter(messages, seq, user.seq, more, device, hidden);
     });
   }
 
   async claimDueReminders(owner: string, now: number, limit: number, leaseMs: number): Promise<Reminder[]> {
     return this.#write('claiming reminders', () =>
-      claimDue(this.#st, this.#cache, owner, now, limit, leaseMs),
+      claimDueReminders(this.#st, this.#cache, owner, now, limit, leaseMs),
     );
   }
 
   async completeReminders(owner: string, reminders: readonly Reminder[]): Promise<void> {
-    return this.#write('completing reminders', () => completeClaimed(this.#st, owner, reminders));
+    return this.#write('completing reminders', () => completeReminders(this.#st, owner, reminders));
   }
 
   async compact(cutoff: number, uid?: string): Promise<CompactionReport> {
@@ -162,13 +146,10 @@ export class SqliteEngine implements Engine {
       const uids = uid === undefined ? this.#st.allUids.all().map((r) => r.uid) : [uid];
       for (const id of uids) {
         const counts = compactUser(this.#db, this.#st, this.#cache, id, cutoff);
-        if (!counts) continue;
-        report.messages += counts.messages;
-        report.items += counts.items;
-        report.intervals += counts.intervals;
+        if (counts) addCounts(report, counts);
       }
     } catch (e) {
-      throw toGregorError(e, 'compacting');
+      throw toStorageError(e, 'compacting');
     }
     return report;
   }
@@ -188,7 +169,7 @@ export class SqliteEngine implements Engine {
     try {
       return this.#db.transaction(fn)();
     } catch (e) {
-      throw toGregorError(e, doing);
+      throw toStorageError(e, doing);
     }
   }
 
@@ -197,15 +178,11 @@ export class SqliteEngine implements Engine {
     try {
       return this.#db.transaction(fn).immediate();
     } catch (e) {
-      throw toGregorError(e, doing);
+      throw toStorageError(e, doing);
     }
   }
 
   #open(): void {
     if (this.#closed) throw new GregorError('CLOSED', 'the SQLite engine is closed');
   }
-}
-
-function toMessage(uid: string, row: MessageRow): InBandMessage {
-  return decodeInBand({ uid, msgId: row.msg_id, ctime: row.ctime, device: row.device }, row.content);
 }

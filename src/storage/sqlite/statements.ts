@@ -1,4 +1,10 @@
+// SQLite only: every statement prepared once per connection (better-sqlite3 runs prepared
+// statements synchronously). The PostgreSQL engine writes its SQL where it runs it, and names the
+// hot statements so the server plans them once per connection.
+
 import type { Database, Statement } from 'better-sqlite3';
+import type { MessageRow } from '../common/messages.js';
+import type { ItemRow } from '../common/replicas.js';
 
 /** A user's row: `rev` changes with every write to the user, so caches compare it. */
 export interface UserRow {
@@ -6,27 +12,6 @@ export interface UserRow {
   readonly seq: number;
   readonly rev: number;
   readonly compacted_before: number;
-}
-
-export interface ItemRow {
-  readonly item_id: string;
-  readonly msg_id: string;
-  readonly ctime: number;
-  readonly category: string;
-  readonly created: number;
-  readonly expires: number | null;
-  readonly for_device: string | null;
-  readonly remind_at: string;
-  readonly body: string;
-  readonly digest: Uint8Array;
-}
-
-export interface MessageRow {
-  readonly seq: number;
-  readonly msg_id: string;
-  readonly ctime: number;
-  readonly device: string | null;
-  readonly content: string;
 }
 
 export interface ReminderRow {

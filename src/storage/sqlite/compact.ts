@@ -1,9 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import type { CompactionReport } from '../../core/state-machine.js';
-import type { ReplicaCache } from './replicas.js';
+import type { CompactionCounts } from '../common/compact.js';
+import type { ReplicaCache } from '../common/replicas.js';
+import { currentUser, type SqliteUser } from './replicas.js';
 import type { Statements } from './statements.js';
-
-type Counts = Omit<CompactionReport, 'cutoff'>;
 
 /**
  * Compacts one user before `cutoff` in one IMMEDIATE transaction: the replica plans
@@ -16,14 +15,14 @@ type Counts = Omit<CompactionReport, 'cutoff'>;
 export function compactUser(
   db: Database,
   st: Statements,
-  cache: ReplicaCache,
+  cache: ReplicaCache<SqliteUser>,
   uid: string,
   cutoff: number,
-): Counts | null {
+): CompactionCounts | null {
   try {
     return db
-      .transaction((): Counts | null => {
-        const user = cache.current(uid);
+      .transaction((): CompactionCounts | null => {
+        const user = currentUser(st, cache, uid);
         if (!user) return null;
         const plan = user.replica.compactionPlan(cutoff);
         for (const t of plan.addTombstones) st.dismissId.run(user.id, t.id, t.scope, t.ctime);
