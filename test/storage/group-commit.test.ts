@@ -103,7 +103,7 @@ describe.skipIf(!pgUp)('group commit on PostgreSQL', () => {
       await locker.query('SELECT * FROM gregor_users WHERE uid = $1 FOR UPDATE', [blocker]);
       const blocked = engine.consumeMessage(create(blocker, 'b1', s(2000)));
       await new Promise((r) => setTimeout(r, 100));
-      const before = engine.transactions;
+      const before = engine.stats.consumeTransactions;
       const bad = 137;
       const results = Promise.allSettled(
         uids.map((uid, i) => {
@@ -115,7 +115,7 @@ describe.skipIf(!pgUp)('group commit on PostgreSQL', () => {
       expect((await blocked).status).toBe('stored');
       const settled = await results;
       // One transaction for the batch of 200, then one per message of it.
-      expect(engine.transactions - before).toBe(1 + 200);
+      expect(engine.stats.consumeTransactions - before).toBe(1 + 200);
       settled.forEach((r, i) => {
         if (i === bad) {
           expect(r.status).toBe('rejected');

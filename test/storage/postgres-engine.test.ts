@@ -88,13 +88,13 @@ describe.skipIf(!reachable)('postgres engine', () => {
 
   describe('group commit', () => {
     it('many concurrent consumes share far fewer transactions', async () => {
-      const before = engine.transactions;
+      const before = engine.stats.consumeTransactions;
       const uids = Array.from({ length: 20 }, () => freshUid('g'));
       const results = await Promise.all(
         Array.from({ length: 400 }, (_, i) => engine.consumeMessage(create(uids[i % 20]!, `m${i}`))),
       );
       expect(results.every((r) => r.status === 'stored')).toBe(true);
-      expect(engine.transactions - before).toBeLessThan(40);
+      expect(engine.stats.consumeTransactions - before).toBeLessThan(40);
       for (const uid of uids) expect((await engine.state(uid)).seq).toBe(20);
     });
 

@@ -1,8 +1,12 @@
+// PostgreSQL only: the rows of a whole batch written by one statement (data-modifying CTEs over
+// unnest'ed arrays), one round trip whatever the batch size. The SQLite engine runs its prepared
+// statements row by row in consume.ts: in-process calls cost no round trip.
+
 import { bytesToHex } from '@noble/hashes/utils';
 import { encodeInBand } from '../../core/codec.js';
 import { GLOBAL, type StoredItem } from '../../core/user-state.js';
 import type { InBandMessage } from '../../protocol/message.js';
-import type { PgQueryable } from './driver.js';
+import type { PgQueryable } from './connection.js';
 import { BEGIN_OF_TIME } from './migrations.js';
 
 /**

@@ -1,32 +1,27 @@
 import type { CompactionPlan } from '../../core/user-state.js';
-import { inTransaction, type PgClient, type PgPool } from './driver.js';
+import type { CompactionCounts } from '../common/compact.js';
+import { inTransaction, type PgClient, type PgPool } from './connection.js';
 import { BEGIN_OF_TIME } from './migrations.js';
-import { headFromRow, type LoadedUser, loadReplicas } from './replicas.js';
-
-/** What compacting one user removed (summed into a CompactionReport). */
-export interface UserCompaction {
-  readonly messages: number;
-  readonly items: number;
-  readonly intervals: number;
-  /** The replica after compaction, for the cache; `null` when the user does not exist. */
-  readonly user: LoadedUser | null;
-}
+import { loadReplicas, userRowOf } from './replicas.js';
 
 /**
- * Compacts one user in one transaction under their row lock, with the plan of the shared
- * `UserState.compactionPlan`, so every engine removes exactly the same things.
+ * Compacts one user before `cutoff` in one transaction under their row lock: the replica plans
+ * (`UserState.compactionPlan`), so every engine removes exactly the same things, and the plan is
+ * applied to the tables. Returns null when the user does not exist. The caller drops the user's
+ * cached replica first.
+ *
+ * @example
+ *   await compactUser(pool, 'alice', Date.now() - 30 * 86_400_000); // { messages, items, intervals }
  */
-export function compactUser(pool: PgPool, uid: string, cutoff: number): Promise<UserCompaction> {
+export function compactUser(pool: PgPool, uid: string, cutoff: number): Promise<CompactionCounts | null> {
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query(
       'SELECT uid, seq, version, compacted_before FROM gregor_users WHERE uid = $1 FOR UPDATE',
       [uid],
     );
-    if (rows.length === 0) return { messages: 0, items: 0, intervals: 0, user: null };
-    const head = headFromRow(rows[0]!);
-    const user = (await loadReplicas(client, [head])).get(uid)!;
-    const plan = user.replica.compactionPlan(cutoff);
-    user.replica.applyCompaction(plan);
+    if (rows.length === 0) return null;
+    const { replica } = (await loadReplicas(client, [userRowOf(rows[0]!)])).get(uid)!;
+    const plan = replica.compactionPlan(cutoff);
     await writePlan(client, uid, plan);
     const deleted = await client.query('DELETE FROM gregor_messages WHERE uid = $1 AND ctime < $2', [
       uid,
@@ -37,12 +32,10 @@ export function compactUser(pool: PgPool, uid: string, cutoff: number): Promise<
         WHERE uid = $1`,
       [uid, cutoff],
     );
-    user.version = head.version + 1;
     return {
       messages: deleted.rowCount ?? 0,
       items: plan.removeItems.length,
       intervals: plan.removeIntervals.length,
-      user,
     };
   });
 }

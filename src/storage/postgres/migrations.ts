@@ -1,15 +1,13 @@
 import { GregorError } from '../../protocol/errors.js';
-import type { PgPool } from './driver.js';
+import type { Migration } from '../common/migrations.js';
+import type { PgPool } from './connection.js';
 
-/** One schema change. Versions are consecutive from 1; a shipped migration is never edited. */
-export interface Migration {
-  readonly version: number;
-  readonly sql: string;
-}
+export type { Migration } from '../common/migrations.js';
 
 /** `begin_at` of an interval that starts at the beginning of time (a unique key cannot hold NULL portably). */
 export const BEGIN_OF_TIME = '-9223372036854775808';
 
+/** The schema, as the list of steps that build it. */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -75,6 +73,9 @@ CREATE INDEX gregor_reminders_due ON gregor_reminders (remind_at);
   },
 ];
 
+/** The newest schema version this code knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
 /** Any constant works; it only has to be the same in every Gregor process. */
 const MIGRATION_LOCK = 0x67726567;
 
@@ -82,10 +83,14 @@ const MIGRATION_LOCK = 0x67726567;
  * Brings the schema up to date. Several processes may start at once: the advisory lock lets one
  * migrate while the others wait, then find nothing left to do.
  * Throws GREGOR_ERR_SCHEMA_TOO_NEW when the database was migrated by a newer Gregor.
+ *
+ * @example
+ *   await migrate(pool); // -> the version now applied
  */
-export async function migrate(pool: PgPool, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
+export async function migrate(pool: PgPool, migrations: readonly Migration[] = MIGRATIONS): Promise<number> {
   const client = await pool.connect();
   let broken = false;
+  const latest = migrations.at(-1)?.version ?? 0;
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
@@ -94,7 +99,6 @@ export async function migrate(pool: PgPool, migrations: readonly Migration[] = M
       );
       const { rows } = await client.query('SELECT coalesce(max(version), 0) AS v FROM gregor_migrations');
       const current = Number(rows[0]!.v);
-      const latest = migrations.at(-1)?.version ?? 0;
       if (current > latest) {
         throw new GregorError(
           'SCHEMA_TOO_NEW',
@@ -121,4 +125,5 @@ export async function migrate(pool: PgPool, migrations: readonly Migration[] = M
   } finally {
     client.release(broken);
   }
+  return latest;
 }

@@ -7,20 +7,21 @@ import type {
   Reminder,
   State,
 } from '../../core/state-machine.js';
-import { UserState } from '../../core/user-state.js';
 import { hiddenNow, pageAfter, projectAll, stateView } from '../../core/views.js';
 import { GregorError } from '../../protocol/errors.js';
 import type { InBandMessage, Message } from '../../protocol/message.js';
 import { resolveTime, type TimeOrOffset } from '../../protocol/time.js';
-import { GroupCommit } from '../common/group-commit.js';
+import { addCounts } from '../common/compact.js';
+import { relayed } from '../common/consume.js';
+import { type CachedUser, ReplicaCache } from '../common/replicas.js';
+import type { EngineStats } from '../common/stats.js';
 import { compactUser } from './compact.js';
-import { consumeBatch, type Outcome } from './consume.js';
-import { createPool, inTransaction, type PgPool } from './driver.js';
+import { openConnection, type PgPool } from './connection.js';
 import { toStorageError } from './errors.js';
-import { messagesFrom } from './messages.js';
-import { migrate } from './migrations.js';
+import { IngestQueue } from './ingest-queue.js';
+import { messagesAfter, messagesSince } from './messages.js';
 import { claimDueReminders, completeReminders } from './reminders.js';
-import { headFromRow, type LoadedUser, loadReplicas, ReplicaCache } from './replicas.js';
+import { currentUser } from './replicas.js';
 
 export interface PostgresEngineOptions {
   /** `postgres://user@host:5432/db` */
@@ -41,12 +42,8 @@ export interface PostgresEngineOptions {
   readonly writers?: number;
 }
 
-const NONE: ReadonlyMap<string, readonly string[]> = new Map();
-const SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
-
 /**
- * Opens the PostgreSQL engine: migrates the schema, then serves the Engine interface with the
- * semantics of the memory engine (they live in the shared UserState).
+ * Opens an engine on a PostgreSQL database, migrating its schema first (see `PostgresEngine`).
  *
  * @example
  *   const engine = await openPostgresEngine({ connectionString: 'postgres://127.0.0.1/gregor' });
@@ -54,49 +51,48 @@ const SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
  *   await engine.close();
  */
 export async function openPostgresEngine(options: PostgresEngineOptions): Promise<PostgresEngine> {
-  const pool = createPool(options.connectionString, options.poolSize ?? 10);
-  try {
-    await migrate(pool);
-  } catch (e) {
-    await pool.end().catch(() => {});
-    throw toStorageError(e, 'open');
-  }
-  return new PostgresEngine(pool, options);
+  return new PostgresEngine(await openConnection(options), options);
 }
 
+/**
+ * The PostgreSQL engine: durable, and safe for several processes on one database. SQL stores and
+ * indexes; the semantics are `UserState`'s, as in the memory engine, from replicas loaded from the
+ * rows and cached (validated against the user's row on every use). Concurrent consumes share a
+ * transaction (group commit), and each is acknowledged only once its transaction committed.
+ *
+ * @example
+ *   const engine = await openPostgresEngine({ connectionString: 'postgres://127.0.0.1/gregor' });
+ *   const { seq } = await engine.consumeMessage(message); // durable once resolved
+ *   const { items, hash } = await engine.state('alice', 'phone');
+ */
 export class PostgresEngine implements Engine {
   readonly #pool: PgPool;
-  readonly #now: () => number;
   readonly #cache: ReplicaCache;
-  readonly #lanes: GroupCommit<InBandMessage, Outcome>[];
+  readonly #now: () => number;
+  readonly #ingest: IngestQueue;
   readonly #inFlight = new Set<Promise<unknown>>();
-  /** uid -> the batch writing it now; its cache entry is out while the write is in flight. */
-  readonly #writing = new Map<string, Promise<unknown>>();
   #closing: Promise<void> | null = null;
-  #transactions = 0;
 
-  /** Use `openPostgresEngine`, which migrates first. */
-  constructor(pool: PgPool, options: PostgresEngineOptions) {
+  /**
+   * Wraps a pool opened by `openConnection` (migrated); the engine owns it from now on and closes
+   * it. `openPostgresEngine` is the usual way in.
+   */
+  constructor(pool: PgPool, options: Omit<PostgresEngineOptions, 'connectionString' | 'poolSize'> = {}) {
     this.#pool = pool;
-    this.#now = options.now ?? Date.now;
     this.#cache = new ReplicaCache(options.cacheUsers ?? 10_000);
-    this.#lanes = Array.from(
-      { length: Math.max(1, options.writers ?? 4) },
-      () => new GroupCommit<InBandMessage, Outcome>((batch) => this.#write(batch), options.maxBatch ?? 512),
-    );
+    this.#now = options.now ?? Date.now;
+    this.#ingest = new IngestQueue(pool, this.#cache, options.maxBatch ?? 512, options.writers ?? 4);
   }
 
-  /** Group-commit transactions run so far (for tests and metrics). */
-  get transactions(): number {
-    return this.#transactions;
+  /** Counters since open. */
+  get stats(): EngineStats {
+    return { ...this.#ingest.stats, replicaLoads: this.#cache.loads };
   }
 
   consumeMessage(m: Message): Promise<ConsumeResult> {
     return this.#run(async () => {
-      if (m.kind === 'oob') return { status: 'relayed', seq: null, deadOnArrival: NONE };
-      const outcome = await this.#lanes[laneOf(m.md.uid, this.#lanes.length)]!.submit(m);
-      if ('error' in outcome) throw outcome.error;
-      return outcome.ok;
+      if (m.kind === 'oob') return relayed();
+      return this.#ingest.submit(m);
     }, 'consume');
   }
 
@@ -117,12 +113,7 @@ export class PostgresEngine implements Engine {
       if (user.seq === 0) return [];
       checkHistoryKept(since, user.replica.compactedBefore);
       const hidden = hiddenNow(user.replica, now);
-      const { messages } = await messagesFrom(this.#pool, uid, { ctimeAfter: since, seqAtMost: user.seq });
-      return projectAll(
-        messages.map((e) => e.message),
-        device,
-        hidden,
-      );
+      return projectAll(await messagesSince(this.#pool, user, since), device, hidden);
     }, 'read');
   }
 
@@ -132,12 +123,7 @@ export class PostgresEngine implements Engine {
       if (user.seq === 0) return { messages: [], seq: 0, truncated: false };
       const head = user.seq;
       const hidden = hiddenNow(user.replica, this.#now());
-      // Only up to the head we read: every message <= head is committed (see consume.ts).
-      const { messages, more } = await messagesFrom(this.#pool, uid, {
-        seqAfter: seq,
-        seqAtMost: head,
-        limit,
-      });
+      const { messages, more } = await messagesAfter(this.#pool, user, seq, limit);
       return pageAfter(messages, seq, head, more, device, hidden);
     }, 'read');
   }
@@ -163,11 +149,9 @@ export class PostgresEngine implements Engine {
             );
       const report = { cutoff, messages: 0, items: 0, intervals: 0 };
       for (const u of uids) {
-        this.#cache.delete(u);
-        const done = await compactUser(this.#pool, u, cutoff);
-        report.messages += done.messages;
-        report.items += done.items;
-        report.intervals += done.intervals;
+        this.#cache.forget(u);
+        const counts = await compactUser(this.#pool, u, cutoff);
+        if (counts) addCounts(report, counts);
       }
       return report;
     }, 'compact');
@@ -183,68 +167,20 @@ export class PostgresEngine implements Engine {
     return this.#closing;
   }
 
-  /** The user's current replica: the cached one if its seq and version match the database's. */
-  async #user(uid: string): Promise<LoadedUser> {
-    const { rows } = await this.#pool.query(
-      'SELECT uid, seq, version, compacted_before FROM gregor_users WHERE uid = $1',
-      [uid],
-    );
-    if (rows.length === 0) return { replica: new UserState(), seq: 0, version: 0 };
-    const cached = this.#cache.current(headFromRow(rows[0]!));
-    if (cached) return cached;
-    // A batch of ours is writing this user: its committed replica, a moment newer than the head we
-    // read, beats loading every row (a hot user would otherwise be loaded on nearly every read).
-    const writing = this.#writing.get(uid);
-    if (writing) {
-      await writing.catch(() => {});
-      const fresh = this.#cache.latest(uid);
-      if (fresh) return fresh;
-    }
-    // Head and rows from one snapshot, so the state's seq always matches its items.
-    const loaded = await inTransaction(
-      this.#pool,
-      async (client) => {
-        const again = await client.query(
-          'SELECT uid, seq, version, compacted_before FROM gregor_users WHERE uid = $1',
-          [uid],
-        );
-        return (await loadReplicas(client, again.rows.map(headFromRow))).get(uid);
-      },
-      SNAPSHOT,
-    );
-    if (!loaded) return { replica: new UserState(), seq: 0, version: 0 };
-    this.#cache.set(uid, loaded);
-    return loaded;
-  }
-
-  #write(batch: readonly InBandMessage[]): Promise<readonly Outcome[]> {
-    this.#transactions++;
-    const p = consumeBatch(this.#pool, this.#cache, batch);
-    const uids = new Set(batch.map((m) => m.md.uid));
-    for (const uid of uids) this.#writing.set(uid, p);
-    const forget = () => {
-      for (const uid of uids) if (this.#writing.get(uid) === p) this.#writing.delete(uid);
-    };
-    p.then(forget, forget);
-    return p;
+  /** The user's current replica (see `currentUser`). */
+  #user(uid: string): Promise<CachedUser> {
+    return currentUser(this.#pool, this.#cache, (u) => this.#ingest.writing(u), uid);
   }
 
   /** Runs a call unless closed, translating driver errors and tracking it so close() can wait. */
-  #run<T>(body: () => Promise<T>, what: string): Promise<T> {
+  #run<T>(body: () => Promise<T>, doing: string): Promise<T> {
     if (this.#closing) return Promise.reject(new GregorError('CLOSED', 'the PostgreSQL engine is closed'));
     const p = body().catch((e: unknown) => {
-      throw toStorageError(e, what);
+      throw toStorageError(e, doing);
     });
     this.#inFlight.add(p);
     const forget = () => this.#inFlight.delete(p);
     p.then(forget, forget);
     return p;
   }
-}
-
-/** FNV-1a of the uid: cheap, and stable for the life of the process (all a lane needs). */
-function laneOf(uid: string, lanes: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < uid.length; i++) h = Math.imul(h ^ uid.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % lanes;
 }

@@ -1,15 +1,19 @@
 import type { Reminder } from '../../core/state-machine.js';
-import type { PgPool } from './driver.js';
-import type { LoadedUser } from './replicas.js';
+import { stillDue } from '../common/reminders.js';
+import type { CachedUser } from '../common/replicas.js';
+import type { PgPool } from './connection.js';
 
 /** How reminders reach a user's current replica (the engine's validated cache). */
-export type ReplicaOf = (uid: string) => Promise<LoadedUser>;
+export type ReplicaOf = (uid: string) => Promise<CachedUser>;
 
 /**
  * Claims due reminders with a lease. `FOR UPDATE SKIP LOCKED` lets several processes claim at
  * once without waiting on or double-claiming each other's rows. Reminders follow the stored item
  * (as in the memory engine): one whose item lost to an earlier creation, was dismissed everywhere
  * or expired is deleted without delivery, and the claim goes on until `limit` or no due rows remain.
+ *
+ * @example
+ *   await claimDueReminders(pool, (uid) => currentUser(…, uid), 'worker-1', Date.now(), 100, 30_000);
  */
 export async function claimDueReminders(
   pool: PgPool,
@@ -37,17 +41,21 @@ export async function claimDueReminders(
       const id = r.item_id as string;
       const at = r.remind_at as number;
       const { replica } = await replicaOf(uid);
-      const item = replica.getItem(id);
-      if (item?.remindAt.includes(at) && replica.isVisible(item, null, null, at)) {
-        out.push({ uid, remindAt: at, item });
-      } else dropped.push({ uid, id, at });
+      const item = stillDue(replica, id, at);
+      if (item) out.push({ uid, remindAt: at, item });
+      else dropped.push({ uid, id, at });
     }
     if (dropped.length > 0) await completeRows(pool, owner, dropped);
   }
   return out;
 }
 
-/** Deletes delivered reminders; rows leased to another owner since stay. */
+/**
+ * Deletes delivered reminders; rows leased to another owner since stay.
+ *
+ * @example
+ *   await completeReminders(pool, 'worker-1', delivered);
+ */
 export async function completeReminders(
   pool: PgPool,
   owner: string,

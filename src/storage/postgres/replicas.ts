@@ -1,58 +1,116 @@
-import { type StoredItem, UserState } from '../../core/user-state.js';
-import type { Json } from '../../protocol/json.js';
-import type { PgQueryable, Row } from './driver.js';
+import { UserState } from '../../core/user-state.js';
+import { type CachedUser, type ItemRow, itemFromRow, type ReplicaCache } from '../common/replicas.js';
+import { inTransaction, type PgPool, type PgQueryable, type Row } from './connection.js';
 import { BEGIN_OF_TIME } from './migrations.js';
 
-/** A user's replica as of one point in their log. */
-export interface LoadedUser {
-  readonly replica: UserState;
-  /** The user's head sequence number the replica reflects (0: no user yet). */
-  seq: number;
-  /** Compaction count: compaction changes a replica without moving `seq`. */
-  version: number;
-}
-
-/** The user row fields that tell whether a cached replica is current. */
-export interface UserHead {
+/** The `gregor_users` fields that tell whether a cached replica is current. */
+export interface UserRow {
   readonly uid: string;
   readonly seq: number;
-  readonly version: number;
+  /** The `version` column: bumped by compaction, which changes a replica without moving `seq`. */
+  readonly rev: number;
   readonly compactedBefore: number;
 }
 
-export function headFromRow(row: Row): UserHead {
+/**
+ * A `gregor_users` row selected as `uid, seq, version, compacted_before`.
+ *
+ * @example
+ *   rows.map(userRowOf);
+ */
+export function userRowOf(row: Row): UserRow {
   return {
     uid: row.uid as string,
     seq: row.seq as number,
-    version: row.version as number,
+    rev: row.version as number,
     compactedBefore: row.compacted_before as number,
   };
 }
 
+const SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
+const USER = 'SELECT uid, seq, version, compacted_before FROM gregor_users WHERE uid = $1';
+
 /**
- * Loads the replicas of `heads` from their rows. Call it inside the snapshot (or the lock) the
- * heads were read in, so each replica matches its seq.
+ * The user's current replica: the cached one if its seq and rev match the database's, else loaded
+ * (a user with no row has an empty replica at seq 0). `writing` tells the batch of this process
+ * writing the user now, if any.
+ *
+ * @example
+ *   const user = await currentUser(pool, cache, (uid) => ingest.writing(uid), 'alice');
+ */
+export async function currentUser(
+  pool: PgPool,
+  cache: ReplicaCache,
+  writing: (uid: string) => Promise<unknown> | undefined,
+  uid: string,
+): Promise<CachedUser> {
+  const { rows } = await pool.query(USER, [uid]);
+  if (rows.length === 0) return emptyUser(uid);
+  const cached = cachedUser(cache, userRowOf(rows[0]!));
+  if (cached) return cached;
+  // A batch of ours is writing this user: its committed replica, a moment newer than the head we
+  // read, beats loading every row (a hot user would otherwise be loaded on nearly every read).
+  const pending = writing(uid);
+  if (pending) {
+    await pending.catch(() => {});
+    const fresh = cache.latest(uid);
+    if (fresh) return fresh;
+  }
+  // Head and rows from one snapshot, so the state's seq always matches its items.
+  const loaded = await inTransaction(
+    pool,
+    async (client) => {
+      const again = await client.query(USER, [uid]);
+      return (await loadReplicas(client, again.rows.map(userRowOf))).get(uid);
+    },
+    SNAPSHOT,
+  );
+  if (!loaded) return emptyUser(uid);
+  cache.loads += 1;
+  return cache.adopt(loaded);
+}
+
+/**
+ * The cached replica if it matches `row` (the user's row as just read), without loading.
+ *
+ * @example
+ *   const user = cachedUser(cache, userRowOf(row));
+ */
+export function cachedUser(cache: ReplicaCache, row: UserRow): CachedUser | undefined {
+  return cache.current(row.uid, (u) => u.seq === row.seq && u.rev === row.rev);
+}
+
+function emptyUser(uid: string): CachedUser {
+  return { uid, replica: new UserState(), seq: 0, rev: 0 };
+}
+
+/**
+ * Loads the replicas of users from their rows. Call it inside the snapshot (or the lock) the
+ * user rows were read in, so each replica matches its seq.
+ *
+ * @example
+ *   const users = await loadReplicas(client, rows.map(userRowOf)); // uid -> CachedUser
  */
 export async function loadReplicas(
   q: PgQueryable,
-  heads: readonly UserHead[],
-): Promise<Map<string, LoadedUser>> {
-  const out = new Map<string, LoadedUser>();
-  if (heads.length === 0) return out;
-  for (const h of heads) {
+  users: readonly UserRow[],
+): Promise<Map<string, CachedUser>> {
+  const out = new Map<string, CachedUser>();
+  if (users.length === 0) return out;
+  for (const u of users) {
     const replica = new UserState();
-    replica.compactedBefore = h.compactedBefore;
-    out.set(h.uid, { replica, seq: h.seq, version: h.version });
+    replica.compactedBefore = u.compactedBefore;
+    out.set(u.uid, { uid: u.uid, replica, seq: u.seq, rev: u.rev });
   }
   // A user who never stored a message and was never compacted has no rows yet.
-  const uids = heads.filter((h) => h.seq > 0 || h.version > 0).map((h) => h.uid);
+  const uids = users.filter((u) => u.seq > 0 || u.rev > 0).map((u) => u.uid);
   if (uids.length === 0) return out;
-  const items = await q.query(
+  const items = await q.query<ItemRow & { uid: string }>(
     `SELECT uid, item_id, msg_id, ctime, category, created, expires, for_device, remind_at, body, digest
        FROM gregor_items WHERE uid = ANY($1)`,
     [uids],
   );
-  for (const r of items.rows) out.get(r.uid as string)!.replica.addItem(itemFromRow(r));
+  for (const r of items.rows) out.get(r.uid)!.replica.addItem(itemFromRow(r));
   const ids = await q.query(
     'SELECT uid, item_id, scope, ctime FROM gregor_dismissed_ids WHERE uid = ANY($1)',
     [uids],
@@ -77,68 +135,4 @@ export async function loadReplicas(
     });
   }
   return out;
-}
-
-export function itemFromRow(r: Row): StoredItem {
-  return {
-    id: r.item_id as string,
-    category: r.category as string,
-    created: r.created as number,
-    expires: (r.expires as number | null) ?? null,
-    remindAt: r.remind_at as number[],
-    forDevice: (r.for_device as string | null) ?? null,
-    body: JSON.parse(r.body as string) as Json,
-    msgId: r.msg_id as string,
-    ctime: r.ctime as number,
-    // A plain Uint8Array, like itemDigest's: the driver's Buffer would make equal items compare unequal.
-    digest: plain(r.digest as Uint8Array),
-  };
-}
-
-function plain(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/**
- * A bounded least-recently-used cache of replicas. Entries are hints: every reader checks an
- * entry's seq and version against the database before trusting it, since other processes write too.
- */
-export class ReplicaCache {
-  readonly #entries = new Map<string, LoadedUser>();
-  readonly #capacity: number;
-
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-  }
-
-  /** The entry if it is current for `head`; otherwise nothing. */
-  current(head: { uid: string; seq: number; version: number }): LoadedUser | undefined {
-    const entry = this.#entries.get(head.uid);
-    if (!entry || entry.seq !== head.seq || entry.version !== head.version) return undefined;
-    this.#entries.delete(head.uid);
-    this.#entries.set(head.uid, entry);
-    return entry;
-  }
-
-  /** The entry whatever its seq: only right just after this process committed it. */
-  latest(uid: string): LoadedUser | undefined {
-    return this.#entries.get(uid);
-  }
-
-  set(uid: string, entry: LoadedUser): void {
-    if (this.#capacity <= 0) return;
-    this.#entries.delete(uid);
-    this.#entries.set(uid, entry);
-    if (this.#entries.size > this.#capacity) {
-      this.#entries.delete(this.#entries.keys().next().value as string);
-    }
-  }
-
-  delete(uid: string): void {
-    this.#entries.delete(uid);
-  }
-
-  clear(): void {
-    this.#entries.clear();
-  }
 }

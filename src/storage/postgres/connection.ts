@@ -1,9 +1,19 @@
 import pg from 'pg';
+import { toStorageError } from './errors.js';
+import { migrate } from './migrations.js';
+
+export interface ConnectionOptions {
+  /** `postgres://user@host:5432/db` */
+  readonly connectionString: string;
+  /** Connections in the pool (default 10). */
+  readonly poolSize?: number;
+}
 
 /** A row as the driver returns it: column name -> value. */
 export type Row = Record<string, unknown>;
 
-/** The parts of a `pg` client this engine calls; the driver's own types stay out of the rest of the code. */
+// The parts of a `pg` client this engine calls; the driver's own types stay out of the rest of the code.
+
 /** A statement; a `name` makes the server parse and plan it once per connection. */
 export interface QueryConfig {
   readonly name?: string;
@@ -12,10 +22,10 @@ export interface QueryConfig {
 }
 
 export interface PgQueryable {
-  query(
+  query<R = Row>(
     text: string | QueryConfig,
     values?: readonly unknown[],
-  ): Promise<{ rows: Row[]; rowCount: number | null }>;
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
 export interface PgClient extends PgQueryable {
@@ -27,13 +37,32 @@ export interface PgPool extends PgQueryable {
   end(): Promise<void>;
 }
 
+/**
+ * Opens a pool on a Gregor database and migrates its schema. Failures are GregorErrors
+ * (STORAGE_UNAVAILABLE for a server that cannot be reached, SCHEMA_TOO_NEW for a database from a
+ * newer Gregor); the pool is closed again.
+ *
+ * @example
+ *   const pool = await openConnection({ connectionString: 'postgres://127.0.0.1/gregor' });
+ */
+export async function openConnection(options: ConnectionOptions): Promise<PgPool> {
+  const pool = createPool(options.connectionString, options.poolSize ?? 10);
+  try {
+    await migrate(pool);
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw toStorageError(e, 'open');
+  }
+  return pool;
+}
+
 const INT8_OID = 20;
 
 /**
  * Opens a pool whose int8 columns come back as numbers: every bigint here is a time in ms or a
  * sequence number, both far below 2^53.
  */
-export function createPool(connectionString: string, max: number): PgPool {
+function createPool(connectionString: string, max: number): PgPool {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -50,7 +79,12 @@ export function createPool(connectionString: string, max: number): PgPool {
   return pool as unknown as PgPool;
 }
 
-/** Runs `body` in one transaction on one pooled client; rolls back and rethrows on failure. */
+/**
+ * Runs `body` in one transaction on one pooled client; rolls back and rethrows on failure.
+ *
+ * @example
+ *   await inTransaction(pool, (client) => client.query('UPDATE …'));
+ */
 export async function inTransaction<T>(
   pool: PgPool,
   body: (client: PgClient) => Promise<T>,
