@@ -3,7 +3,7 @@ import type { Engine } from '../core/state-machine.js';
 import { MemoryEngine } from '../storage/memory/memory-engine.js';
 import { openPostgresEngine } from '../storage/postgres/index.js';
 import { openShardedEngine } from '../storage/sharded/index.js';
-import { openSqliteEngine } from '../storage/sqlite/sqlite-engine.js';
+import { openSqliteEngine } from '../storage/sqlite/index.js';
 import type { Config } from './config.js';
 
 /** Opens the storage engine the configuration names; the core never names a backend. */
