@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SERVICE_SECRET, USER_SECRET } from '../support/server.js';
@@ -71,6 +72,8 @@ export async function startNode(
 export interface RedisProcess {
   readonly url: string;
   stop(): Promise<void>;
+  /** Starts it again after `stop` (an outage of the caller's length). */
+  start(): Promise<void>;
   restart(downMs: number): Promise<void>;
 }
 
@@ -101,6 +104,62 @@ export async function startRedis(port: number): Promise<RedisProcess> {
   return {
     url: `redis://127.0.0.1:${port}`,
     stop,
+    start: launch,
+    async restart(downMs: number) {
+      await stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      await launch();
+    },
+  };
+}
+
+/** A TCP port free right now on 127.0.0.1 (the OS picks it), for a private server. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A private nats-server (Debian's, /usr/sbin) on its own port, so stopping it disturbs no other test. */
+export interface NatsProcess {
+  readonly url: string;
+  stop(): Promise<void>;
+  /** Starts it again after `stop` (an outage of the caller's length). */
+  start(): Promise<void>;
+  restart(downMs: number): Promise<void>;
+}
+
+export const NATS_SERVER = process.env.GREGOR_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
+
+export async function startNats(port: number): Promise<NatsProcess> {
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Server is ready')) resolve();
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}: ${out}`)));
+    });
+  };
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  await launch();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    stop,
+    start: launch,
     async restart(downMs: number) {
       await stop();
       await new Promise((r) => setTimeout(r, downMs));
@@ -110,44 +169,86 @@ export async function startRedis(port: number): Promise<RedisProcess> {
 }
 
 /** A three-master Redis Cluster from Debian's redis-server, on its own ports and directory. */
-export async function startRedisCluster(
-  basePort: number,
-): Promise<{ nodes: string[]; stop(): Promise<void> }> {
+export interface RedisClusterProcess {
+  /** `host:port` of each master. */
+  readonly nodes: string[];
+  /** Stops every node and removes the directory. */
+  stop(): Promise<void>;
+  /** Kills every node, keeping the cluster's configuration (a whole-cluster outage). */
+  down(): Promise<void>;
+  /** Starts the nodes again after `down`; resolves once the cluster is usable. */
+  up(): Promise<void>;
+}
+
+export async function startRedisCluster(basePort: number): Promise<RedisClusterProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'gregor-cluster-'));
   const ports = [basePort, basePort + 1, basePort + 2];
-  const children = await Promise.all(
-    ports.map(async (port) => {
-      const child = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `nodes-${port}.conf`,
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-        ],
-        { stdio: ['ignore', 'pipe', 'ignore'] },
-      );
-      await new Promise<void>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('Ready to accept connections')) resolve();
+  let children: ChildProcess[] = [];
+  // Each node keeps its slots in nodes-<port>.conf in `dir`, so a restarted node rejoins as it was.
+  const launch = async () => {
+    children = await Promise.all(
+      ports.map(async (port) => {
+        const child = spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            '--dir',
+            dir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+          ],
+          { stdio: ['ignore', 'pipe', 'ignore'] },
+        );
+        await new Promise<void>((resolve, reject) => {
+          let out = '';
+          child.stdout!.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('Ready to accept connections')) resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
         });
-        child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-      });
-      return child;
-    }),
-  );
+        return child;
+      }),
+    );
+  };
+  // The cluster is usable once every node agrees the slots are covered.
+  const usable = async () => {
+    for (const port of ports) {
+      for (let i = 0; ; i++) {
+        const info = await new Promise<string>((resolve) => {
+          const c = spawn('redis-cli', ['-p', String(port), 'cluster', 'info']);
+          let out = '';
+          c.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          c.once('exit', () => resolve(out));
+        });
+        if (info.includes('cluster_state:ok')) break;
+        if (i > 300) throw new Error('the Redis Cluster did not become ready');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+  const kill = () =>
+    Promise.all(
+      children
+        .filter((c) => c.exitCode === null && c.signalCode === null)
+        .map((c) => {
+          const exited = new Promise<void>((r) => c.once('exit', () => r()));
+          c.kill('SIGKILL');
+          return exited;
+        }),
+    );
+  await launch();
   const nodes = ports.map((p) => `127.0.0.1:${p}`);
   await new Promise<void>((resolve, reject) => {
     const create = spawn(
@@ -159,33 +260,19 @@ export async function startRedisCluster(
       code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited with ${code}`)),
     );
   });
-  // The cluster is usable once every node agrees the slots are covered.
-  for (const port of ports) {
-    for (let i = 0; ; i++) {
-      const info = await new Promise<string>((resolve) => {
-        const c = spawn('redis-cli', ['-p', String(port), 'cluster', 'info']);
-        let out = '';
-        c.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-        });
-        c.once('exit', () => resolve(out));
-      });
-      if (info.includes('cluster_state:ok')) break;
-      if (i > 100) throw new Error('the Redis Cluster did not become ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await usable();
   return {
     nodes,
     async stop() {
-      await Promise.all(
-        children.map((c) => {
-          const exited = new Promise<void>((r) => c.once('exit', () => r()));
-          c.kill('SIGKILL');
-          return exited;
-        }),
-      );
+      await kill();
       await rm(dir, { recursive: true, force: true });
+    },
+    async down() {
+      await kill();
+    },
+    async up() {
+      await launch();
+      await usable();
     },
   };
 }
