@@ -1,0 +1,1 @@
+export { RESYNC_CHANNEL, RedisFanOut, type RedisFanOutOptions } from './redis-fan-out.js';
