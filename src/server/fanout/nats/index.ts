@@ -1,0 +1,2 @@
+export { NatsFanOut, type NatsFanOutOptions } from './nats-fan-out.js';
+export { NATS_PREFIX, Subjects } from './subjects.js';
