@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { GregorError } from '../protocol/errors.js';
+import { NATS_PREFIX } from './fanout/nats/subjects.js';
 
 /** Every setting of gregord: a flag `--name` and an environment variable `GREGOR_NAME` (seed 003). */
 export interface Config {
@@ -35,9 +36,14 @@ export interface Config {
   readonly reminderIntervalMs: number;
   readonly compactAfterMs: number;
   readonly nodeId: string;
+  /** How nodes tell each other about messages; chosen from the other settings when not given. */
+  readonly fanout: 'memory' | 'redis' | 'redis-cluster' | 'nats';
   readonly redisUrl: string | null;
   readonly redisNodes: readonly string[];
   readonly redisPrefix: string;
+  /** Set whenever fanout=nats. */
+  readonly natsUrl: string | null;
+  readonly natsPrefix: string;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
 }
@@ -51,6 +57,9 @@ interface Setting {
   readonly choices?: readonly string[];
   readonly min?: number;
 }
+
+/** Where a NATS server listens out of the box. */
+const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** The settings, in the order `--help` shows them. Each limit says why it exists. */
 export const SETTINGS: readonly Setting[] = [
@@ -217,10 +226,17 @@ export const SETTINGS: readonly Setting[] = [
     doc: "this process's name in a fleet (default: host:pid:random)",
   },
   {
+    key: 'fanout',
+    kind: 'string',
+    default: null,
+    choices: ['memory', 'redis', 'redis-cluster', 'nats'],
+    doc: 'fan-out between nodes; default: redis-cluster with redis-nodes, redis with redis-url, nats with nats-url, else memory (one node)',
+  },
+  {
     key: 'redisUrl',
     kind: 'string',
     default: null,
-    doc: 'Redis for fan-out between nodes (a fleet); unset: one node',
+    doc: 'Redis for fan-out between nodes (a fleet) and the Notify bridge; unset: one node',
   },
   {
     key: 'redisNodes',
@@ -229,6 +245,18 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Redis Cluster seed nodes (host:port,…): sharded pub/sub (SPUBLISH/SSUBSCRIBE)',
   },
   { key: 'redisPrefix', kind: 'string', default: 'gregor:', doc: 'prefix of the per-user Redis channels' },
+  {
+    key: 'natsUrl',
+    kind: 'string',
+    default: null,
+    doc: `NATS server for fan-out between nodes (fanout=nats; default there: ${DEFAULT_NATS_URL})`,
+  },
+  {
+    key: 'natsPrefix',
+    kind: 'string',
+    default: 'gregor',
+    doc: 'prefix of the NATS subjects (<prefix>.u.<user>, <prefix>.resync): tokens joined by "."',
+  },
   {
     key: 'logLevel',
     kind: 'string',
@@ -335,6 +363,7 @@ function crossCheck(c: Config): Config {
   if (c.storage === 'postgres' && !c.postgresUrl && c.postgresShards.length === 0) {
     bad('storage=postgres needs postgres-url (--postgres-url / GREGOR_POSTGRES_URL) or postgres-shards');
   }
+  checkFanOut(c);
   if (c.authCookie && c.allowedOrigins.length === 0) {
     bad(
       'auth-cookie needs allowed-origins (--allowed-origins / GREGOR_ALLOWED_ORIGINS): cookies without an Origin check let any site open a socket as the user',
@@ -347,6 +376,34 @@ function crossCheck(c: Config): Config {
   if (c.serviceSecret !== null && c.serviceSecret.length < 32)
     bad('service-secret: use at least 32 characters');
   return c;
+}
+
+/**
+ * Picks the fan-out backend when it is not given, as before the setting existed (redis-nodes wins
+ * over redis-url, which the Notify bridge may use as well), and checks it has what it needs.
+ */
+function checkFanOut(c: Config): void {
+  const w = c as { fanout: Config['fanout']; natsUrl: string | null };
+  if (w.fanout === null) {
+    if (c.natsUrl && (c.redisUrl || c.redisNodes.length > 0)) {
+      bad(
+        'nats-url and redis-url (or redis-nodes) are both set: choose with fanout (--fanout / GREGOR_FANOUT)',
+      );
+    }
+    w.fanout =
+      c.redisNodes.length > 0 ? 'redis-cluster' : c.redisUrl ? 'redis' : c.natsUrl ? 'nats' : 'memory';
+  }
+  if (c.fanout === 'redis' && !c.redisUrl)
+    bad('fanout=redis needs redis-url (--redis-url / GREGOR_REDIS_URL)');
+  if (c.fanout === 'redis-cluster' && c.redisNodes.length === 0) {
+    bad('fanout=redis-cluster needs redis-nodes (--redis-nodes / GREGOR_REDIS_NODES)');
+  }
+  if (c.fanout === 'nats' && !c.natsUrl) w.natsUrl = DEFAULT_NATS_URL;
+  if (!NATS_PREFIX.test(c.natsPrefix)) {
+    bad(
+      `nats-prefix: ${JSON.stringify(c.natsPrefix)} is not NATS subject tokens (A-Z a-z 0-9 _ - joined by ".")`,
+    );
+  }
 }
 
 function bad(message: string): never {
