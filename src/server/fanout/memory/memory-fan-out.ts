@@ -42,7 +42,10 @@ export class MemoryFanOut implements FanOut {
 
   async publish(p: Publication): Promise<number> {
     this.#open();
-    return this.#bus.publish(this.#nodeId, publicationUid(p), encodePublication(this.#nodeId, p));
+    const uid = publicationUid(p);
+    // A single node publishes every message it stores: encode only when someone listens.
+    if (!this.#bus.present(this.#nodeId, uid)) return 0;
+    return this.#bus.publish(this.#nodeId, uid, encodePublication(this.#nodeId, p));
   }
 
   async subscribe(uid: string): Promise<void> {
