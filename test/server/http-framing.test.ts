@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, rawSocket } from '../support/raw-http.js';
+import { parseAnswer, rawRequest, rawSocket } from '../support/raw-http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 /** What the HTTP layer does with requests that are malformed or slow before any route runs. */
@@ -29,6 +29,22 @@ describe('the HTTP framing layer', () => {
     }
   });
 
+  it('a request refused by authentication is answered before its body is read, then closed', async () => {
+    const socket = await rawSocket(server.port);
+    const chunks: Buffer[] = [];
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const started = Date.now();
+    socket.write(post('Content-Length: 100000\r\n', '{'));
+    await closed;
+    // Well before the 1 s request timeout: the server did not wait for the body.
+    expect(Date.now() - started).toBeLessThan(900);
+    const answer = parseAnswer(Buffer.concat(chunks).toString('latin1'));
+    expect([answer.status, answer.body?.code]).toEqual([401, 'GREGOR_ERR_AUTH_REQUIRED']);
+    expect(answer.text.toLowerCase()).toContain('connection: close');
+  });
+
   it('headers over the size limit get a coded 431', async () => {
     const answer = await rawRequest(
       server.port,
@@ -43,7 +59,9 @@ describe('the HTTP framing layer', () => {
     const chunks: Buffer[] = [];
     socket.on('data', (c) => chunks.push(c));
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.write(post('Content-Length: 100000\r\n', '{'));
+    // With a token: the body of an authenticated request is read (and timed).
+    const token = await server.serviceToken();
+    socket.write(post(`Authorization: Bearer ${token}\r\nContent-Length: 100000\r\n`, '{'));
     const drip = setInterval(() => socket.writable && socket.write(' '), 200);
     const started = Date.now();
     await closed;

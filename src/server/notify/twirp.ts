@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { GregorError, isGregorError } from '../../protocol/errors.js';
+import { ERROR_CODES, GregorError, isGregorError } from '../../protocol/errors.js';
 import type { Gregord } from '../gregord.js';
+import type { AuthConfig } from '../http/authenticate.js';
 
 export const TWIRP_AUTH_PATH = '/twirp/notify.NotifyService/Auth';
 
@@ -12,33 +13,89 @@ const TWIRP = {
 } as const;
 type TwirpCode = keyof typeof TWIRP;
 
+/** Twirp's error JSON, with the Gregor code in `meta`. */
+const twirpError = (description: string) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    required: ['code', 'msg'],
+    properties: {
+      code: { type: 'string', enum: Object.keys(TWIRP) },
+      msg: { type: 'string' },
+      meta: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { gregor_code: { type: 'string', enum: Object.values(ERROR_CODES).map((e) => e.code) } },
+      },
+    },
+    description,
+  }) as const;
+
+const authSchema = {
+  operationId: 'notifyAuth',
+  summary: "Notify's Twirp method NotifyService.Auth: the user a token names",
+  description:
+    "For Notify clients (docs/notify.md): JSON only. Errors are Twirp error JSON, not Gregor's, with the Gregor code in `meta.gregor_code`. Service tokens are refused: they name no user.",
+  tags: ['notify'],
+  consumes: ['application/json'],
+  body: {
+    type: 'object',
+    required: ['authorization'],
+    properties: {
+      authorization: {
+        type: 'string',
+        minLength: 1,
+        description: 'a user token; a leading "Bearer " is stripped',
+      },
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['userID'],
+      properties: { userID: { type: 'string' } },
+      description: 'The user the token names',
+    },
+    400: twirpError(
+      'malformed: the body is not a JSON object, `authorization` is not a string, or the body is too large',
+    ),
+    401: twirpError('unauthenticated: no token, or a token that is invalid, expired, or a service token'),
+    415: twirpError('malformed, with HTTP 415: the body is not application/json (protobuf is not supported)'),
+    500: twirpError('internal: an unexpected server error; it is logged'),
+  },
+} as const;
+
 /**
- * Notify's Twirp method `NotifyService.Auth({authorization}) -> {userID}`, JSON only. Errors are
- * Twirp error JSON (`{"code","msg","meta":{"gregor_code"}}`), not Gregor's, because Notify clients
- * parse them with a Twirp client. The route lives in its own scope so its body parser and error
- * handler do not leak into the rest of the API.
+ * Notify's Twirp method `NotifyService.Auth({authorization}) -> {userID}`, JSON only, as a Fastify
+ * plugin. Errors are Twirp error JSON (`{"code","msg","meta":{"gregor_code"}}`), not Gregor's,
+ * because Notify clients parse them with a Twirp client. The route lives in its own scope so its
+ * body parser and error handler do not leak into the rest of the API. It is public: the token
+ * is in the body.
  *
  * @example
- *   registerNotifyRoutes(app, gregord);
+ *   await app.register(notifyTwirp, { gregord });
  *   // curl -X POST -H 'content-type: application/json' -d '{"authorization":"<jwt>"}' \
  *   //   http://127.0.0.1:7300/twirp/notify.NotifyService/Auth   →  {"userID":"42"}
  */
-export function registerNotifyRoutes(app: FastifyInstance, gregord: Gregord): void {
-  void app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    // Every body arrives raw, so a wrong content type gets a Twirp error instead of Fastify's.
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    scope.setErrorHandler((error, _request, reply) => {
-      if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return twirpError(reply, 'malformed', 'the body is too large', 'GREGOR_ERR_TOO_LARGE');
-      }
-      gregord.log.error({ err: error }, 'notify twirp: unhandled error');
-      return twirpError(reply, 'internal', 'the server failed to handle the request; it is logged');
-    });
-    scope.post(TWIRP_AUTH_PATH, async (request, reply) => {
+export async function notifyTwirp(scope: FastifyInstance, { gregord }: { gregord: Gregord }): Promise<void> {
+  scope.removeAllContentTypeParsers();
+  // Every body arrives raw, so a wrong content type gets a Twirp error instead of Fastify's.
+  scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  scope.setErrorHandler((error, _request, reply) => {
+    if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendTwirpError(reply, 'malformed', 'the body is too large', 'GREGOR_ERR_TOO_LARGE');
+    }
+    gregord.log.error({ err: error }, 'notify twirp: unhandled error');
+    return sendTwirpError(reply, 'internal', 'the server failed to handle the request; it is logged');
+  });
+  scope.post(
+    TWIRP_AUTH_PATH,
+    { config: { auth: 'public' } satisfies AuthConfig, schema: authSchema },
+    async (request, reply) => {
       const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/json') {
-        return twirpError(
+        return sendTwirpError(
           reply,
           'malformed',
           'only application/json is supported',
@@ -48,11 +105,11 @@ export function registerNotifyRoutes(app: FastifyInstance, gregord: Gregord): vo
       }
       const input = parseJson(request.body);
       if (input === undefined || typeof input !== 'object' || input === null || Array.isArray(input)) {
-        return twirpError(reply, 'malformed', 'the body is not a JSON object', 'GREGOR_ERR_BAD_JSON');
+        return sendTwirpError(reply, 'malformed', 'the body is not a JSON object', 'GREGOR_ERR_BAD_JSON');
       }
       const authorization = (input as { authorization?: unknown }).authorization ?? '';
       if (typeof authorization !== 'string') {
-        return twirpError(
+        return sendTwirpError(
           reply,
           'malformed',
           'authorization: expected a string',
@@ -60,7 +117,7 @@ export function registerNotifyRoutes(app: FastifyInstance, gregord: Gregord): vo
         );
       }
       if (authorization === '') {
-        return twirpError(
+        return sendTwirpError(
           reply,
           'unauthenticated',
           'authorization: send a token',
@@ -75,10 +132,20 @@ export function registerNotifyRoutes(app: FastifyInstance, gregord: Gregord): vo
         return reply.type('application/json').send({ userID: principal.uid });
       } catch (e) {
         if (!isGregorError(e)) throw e;
-        return twirpError(reply, 'unauthenticated', e.message, e.code);
+        return sendTwirpError(reply, 'unauthenticated', e.message, e.code);
       }
-    });
-  });
+    },
+  );
+}
+
+/**
+ * Registers `notifyTwirp` in its own scope of `app`.
+ *
+ * @example
+ *   registerNotifyRoutes(app, gregord);
+ */
+export function registerNotifyRoutes(app: FastifyInstance, gregord: Gregord): void {
+  void app.register(notifyTwirp, { gregord });
 }
 
 function parseJson(body: unknown): unknown {
@@ -90,7 +157,7 @@ function parseJson(body: unknown): unknown {
   }
 }
 
-function twirpError(
+function sendTwirpError(
   reply: FastifyReply,
   code: TwirpCode,
   msg: string,
