@@ -87,6 +87,22 @@ describe('the HTTP API', () => {
     expect([bad.status, ((await bad.json()) as { code: string }).code]).toEqual([400, 'GREGOR_ERR_BAD_JSON']);
   });
 
+  it('checks the token before it reads a body: a refused caller gets 401 or 403, whatever it sent', async () => {
+    const post = async (headers: Record<string, string>, body: string) => {
+      const r = await fetch(`${server.url}/v1/users/x/messages`, { method: 'POST', headers, body });
+      return [r.status, ((await r.json()) as { code: string }).code];
+    };
+    expect(await post({ 'content-type': 'application/json' }, '{"system":')).toEqual([
+      401,
+      'GREGOR_ERR_AUTH_REQUIRED',
+    ]);
+    const other = { authorization: `Bearer ${await server.userToken('y')}` };
+    expect(await post({ ...other, 'content-type': 'text/plain' }, 'hi')).toEqual([
+      403,
+      'GREGOR_ERR_FORBIDDEN',
+    ]);
+  });
+
   it('serves health, readiness, metrics and OpenAPI without a token', async () => {
     expect(await get('/healthz', {})).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await get('/readyz', {})).toMatchObject({ status: 200, body: { status: 'ready' } });
