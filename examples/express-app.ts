@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import express from 'express';
-import { createGregor, type Settings } from '../src/server/index.js';
+import { createGregor, type Settings } from 'gregor/server';
 
 /** The app, with Gregor's settings (tests pass their own keys; by default a dev secret in ./data). */
 export async function buildApp(settings: Settings = {}) {

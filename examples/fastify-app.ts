@@ -7,7 +7,7 @@
  * The extension counts what reached nobody: a real app would queue an e-mail there.
  */
 import Fastify from 'fastify';
-import { createGregor, type Extension, type Settings } from '../src/server/index.js';
+import { createGregor, type Extension, type Settings } from 'gregor/server';
 
 /** The app, with Gregor's settings (tests pass their own keys; by default a dev secret in ./data). */
 export async function buildApp(settings: Settings = {}) {
