@@ -16,7 +16,7 @@ import type { Extension } from './extensions/types.js';
 import type { FanOut } from './fanout/fan-out.js';
 import { openFanOut } from './fanout/open.js';
 import { Gregord } from './gregord.js';
-import { buildHttp, httpApi, notFound } from './http.js';
+import { buildHttp, httpApi, notFound, routingOptions } from './http/index.js';
 import { Notify, NotifySockets } from './notify/index.js';
 import type { Logger } from './pipeline.js';
 import { loadDevSecrets } from './secrets.js';
@@ -161,7 +161,7 @@ export class Gregor {
 
   /** A Fastify instance that never listens: `routing` hands it the requests of the app's server. */
   async #buildHandler(): Promise<FastifyInstance> {
-    const app = Fastify({ logger: false });
+    const app = Fastify({ logger: false, ...routingOptions(this.core) });
     app.setNotFoundHandler((request, reply) => {
       const next = (request.raw as NextAware)[NEXT];
       if (!next) return notFound(this.core, request, reply);

@@ -116,6 +116,11 @@ describe('attached to an Express app on a node:http server (examples/express-app
     const refused = await fetch(`${url}/v1/users/dee/state`);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ code: 'GREGOR_ERR_AUTH_REQUIRED' });
+    // Routed like on Gregor's own server: the longest legal user ID, and a coded refusal past it.
+    expect((await inject(url, 'u'.repeat(128), 'long')).status).toBe(200);
+    const tooLong = await inject(url, 'u'.repeat(300), 'long');
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toMatchObject({ code: 'GREGOR_ERR_INVALID_ARGUMENT' });
     await device.close();
   });
 

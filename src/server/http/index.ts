@@ -1,4 +1,9 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { GregorError } from '../../protocol/errors.js';
 import type { Gregord } from '../gregord.js';
 import { notifyTwirp } from '../notify/twirp.js';
@@ -30,6 +35,23 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
       connectionsCheckingInterval: Math.min(5000, Math.max(100, gregord.config.requestTimeoutMs / 4)),
     },
     requestTimeout: gregord.config.requestTimeoutMs,
+    ...routingOptions(gregord),
+    // Errors of the HTTP framing layer (before any route runs) get coded bodies too.
+    clientErrorHandler: (error, socket) => refuseMalformed(gregord, error, socket),
+  });
+
+  app.setNotFoundHandler((request, reply) => notFound(gregord, request, reply));
+  void app.register(httpApi, { gregord });
+  return app;
+}
+
+/**
+ * How requests are routed, for every Fastify instance Gregor makes (its own server, and the
+ * handler behind `gregor.handle`): legal IDs fit, `__proto__` is data, and a target the router
+ * cannot read gets a coded answer.
+ */
+export function routingOptions(gregord: Gregord): FastifyServerOptions {
+  return {
     // IDs are up to 128 characters (Fastify's default of 100 would answer 414 to legal user IDs).
     routerOptions: { maxParamLength: 256 },
     // `__proto__` is a legal item ID and body key (stored and sent like any other): JSON.parse
@@ -45,13 +67,7 @@ export function buildHttp(gregord: Gregord): FastifyInstance {
           ? new GregorError('INVALID_ARGUMENT', 'uid: over the limit of 128 characters')
           : new GregorError('BAD_REQUEST', `the request target is malformed (${error.code})`),
       ),
-    // Errors of the HTTP framing layer (before any route runs) get coded bodies too.
-    clientErrorHandler: (error, socket) => refuseMalformed(gregord, error, socket),
-  });
-
-  app.setNotFoundHandler((request, reply) => notFound(gregord, request, reply));
-  void app.register(httpApi, { gregord });
-  return app;
+  };
 }
 
 /** Answers a request for a route that does not exist with a coded 404. */

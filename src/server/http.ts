@@ -1,1 +1,0 @@
-export { buildHttp, httpApi, notFound } from './http/index.js';
