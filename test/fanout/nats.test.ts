@@ -1,7 +1,7 @@
 import { connect, RequestError } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsFanOut } from '../../src/server/fanout/nats/index.js';
-import { freePort, type NatsProcess, startNats } from '../fleet/processes.js';
+import { freePort, type ServerProcess, startNats } from '../fleet/processes.js';
 import { NATS_URL, requireNats, requireNatsServer } from '../support/nats.js';
 import { fanOutSuite } from './fanout-suite.js';
 
@@ -51,7 +51,7 @@ if (await requireNats('NATS fan-out')) {
 
 // …and the outages on a private nats-server, so stopping it disturbs no other test.
 if (await requireNatsServer('NATS fan-out outages')) {
-  let nats: NatsProcess | undefined;
+  let nats: ServerProcess | undefined;
   beforeAll(async () => {
     nats = await startNats(await freePort());
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { RedisFanOut } from '../../src/server/fanout/redis/index.js';
-import { freePort, type RedisProcess, startRedis } from '../fleet/processes.js';
+import { freePort, type ServerProcess, startRedis } from '../fleet/processes.js';
 import { REDIS_URL, requireRedis } from '../support/redis.js';
 import { fanOutSuite } from './fanout-suite.js';
 
@@ -15,7 +15,7 @@ if (up) {
   }));
 
   // …and the outages on a private redis-server, so stopping it disturbs no other test.
-  let redis: RedisProcess | undefined;
+  let redis: ServerProcess | undefined;
   beforeAll(async () => {
     redis = await startRedis(await freePort());
   });

@@ -7,7 +7,7 @@ import { NodeWebSocket, until } from '../client/support.js';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../support/postgres.js';
 import { requireRedis } from '../support/redis.js';
 import { SERVICE_SECRET, USER_SECRET } from '../support/server.js';
-import { type NodeProcess, type RedisProcess, startNode, startRedis } from './processes.js';
+import { type NodeProcess, type ServerProcess, startNode, startRedis } from './processes.js';
 
 const up = (await requirePostgres('fleet processes')) && (await requireRedis('fleet processes'));
 
@@ -50,7 +50,7 @@ function clientsOf(uid: string, nodes: NodeProcess[], count: number): GregorClie
 for (const layout of ['one database', 'two shard databases'] as const) {
   describe.skipIf(!up)(`three gregord processes, ${layout}, one Redis`, () => {
     let dbs: TempDatabase[] = [];
-    let redis: RedisProcess;
+    let redis: ServerProcess;
     let nodes: NodeProcess[] = [];
     const prefix = `fleet-${randomBytes(4).toString('hex')}:`;
 

@@ -68,8 +68,8 @@ export async function startNode(
   };
 }
 
-/** A private redis-server on its own port, so restarting it cannot disturb other tests. */
-export interface RedisProcess {
+/** A private server process on its own port, so stopping it disturbs no other test. */
+export interface ServerProcess {
   readonly url: string;
   stop(): Promise<void>;
   /** Starts it again after `stop` (an outage of the caller's length). */
@@ -77,21 +77,26 @@ export interface RedisProcess {
   restart(downMs: number): Promise<void>;
 }
 
-export async function startRedis(port: number): Promise<RedisProcess> {
+/** Runs `command` until it prints `ready` (on stdout or stderr); killed and started again at will. */
+async function serverProcess(
+  command: string,
+  args: string[],
+  ready: string,
+  url: string,
+): Promise<ServerProcess> {
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
+    child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      child.stdout!.on('data', (d: Buffer) => {
+      const read = (d: Buffer) => {
         out += d.toString();
-        if (out.includes('Ready to accept connections')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+        if (out.includes(ready)) resolve();
+      };
+      child.stdout!.on('data', read);
+      child.stderr!.on('data', read);
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`${command} exited with ${code}: ${out}`)));
     });
   };
   const stop = async () => {
@@ -102,7 +107,7 @@ export async function startRedis(port: number): Promise<RedisProcess> {
   };
   await launch();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url,
     stop,
     start: launch,
     async restart(downMs: number) {
@@ -111,6 +116,16 @@ export async function startRedis(port: number): Promise<RedisProcess> {
       await launch();
     },
   };
+}
+
+/** A private redis-server (Debian's). */
+export function startRedis(port: number): Promise<ServerProcess> {
+  return serverProcess(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    'Ready to accept connections',
+    `redis://127.0.0.1:${port}`,
+  );
 }
 
 /** A TCP port free right now on 127.0.0.1 (the OS picks it), for a private server. */
@@ -122,50 +137,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A private nats-server (Debian's, /usr/sbin) on its own port, so stopping it disturbs no other test. */
-export interface NatsProcess {
-  readonly url: string;
-  stop(): Promise<void>;
-  /** Starts it again after `stop` (an outage of the caller's length). */
-  start(): Promise<void>;
-  restart(downMs: number): Promise<void>;
-}
-
 export const NATS_SERVER = process.env.GREGOR_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
 
-export async function startNats(port: number): Promise<NatsProcess> {
-  let child: ChildProcess;
-  const launch = async () => {
-    child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Server is ready')) resolve();
-      });
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}: ${out}`)));
-    });
-  };
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGKILL');
-    await exited;
-  };
-  await launch();
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    stop,
-    start: launch,
-    async restart(downMs: number) {
-      await stop();
-      await new Promise((r) => setTimeout(r, downMs));
-      await launch();
-    },
-  };
+/** A private nats-server (Debian's, /usr/sbin). */
+export function startNats(port: number): Promise<ServerProcess> {
+  return serverProcess(
+    NATS_SERVER,
+    ['-a', '127.0.0.1', '-p', String(port)],
+    'Server is ready',
+    `nats://127.0.0.1:${port}`,
+  );
 }
 
 /** A three-master Redis Cluster from Debian's redis-server, on its own ports and directory. */
