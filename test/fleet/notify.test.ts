@@ -160,9 +160,9 @@ describe.skipIf(!up)('Notify compatibility: /notify/ws and the Twirp Auth method
     expect(bad.status).toBe(401);
     expect(await bad.json()).toMatchObject({ code: 'unauthenticated', msg: expect.any(String) });
 
-    const proto = await post('\n\u0001x', 'application/protobuf');
-    expect(proto.status).toBe(415);
-    expect(await proto.json()).toMatchObject({ code: 'malformed' });
+    const proto = await post('\n\u0001x', 'text/plain');
+    expect(proto.status).toBe(404);
+    expect(await proto.json()).toMatchObject({ code: 'bad_route' });
 
     const broken = await post('{');
     expect(broken.status).toBe(400);

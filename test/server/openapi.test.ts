@@ -629,9 +629,9 @@ describe.skipIf(!redisUp)('the Notify Twirp route, with Redis', () => {
         status: 401,
         code: 'unauthenticated',
       });
-      await probe(app, doc, check, route, post('\n\u0001x', 'application/protobuf'), {
-        status: 415,
-        code: 'malformed',
+      await probe(app, doc, check, route, post('\n\u0001x', 'text/plain'), {
+        status: 404,
+        code: 'bad_route',
       });
     } finally {
       await app.close();
