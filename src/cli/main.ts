@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { GregorError, isGregorError } from '../protocol/errors.js';
 import { parseTimeOrOffset } from '../protocol/time.js';
 import { id } from '../protocol/validate.js';
-import { helpText, loadConfig } from '../server/config.js';
+import { helpText, loadConfig, MIN_JWT_SECRET, weakJwtSecret } from '../server/config.js';
 import { createGregor } from '../server/library.js';
 import {
   findDataDir,
@@ -70,6 +70,11 @@ async function serve(args: string[]): Promise<number> {
       : config.storage;
   const ws = `${url.replace(/^http/, 'ws')}/v1/ws`;
   console.log(`gregord listening on ${url} (storage: ${where})`);
+  if (weakJwtSecret(config)) {
+    console.error(
+      `gregor: WARNING: jwt-secret is shorter than ${MIN_JWT_SECRET} characters; accepted for Notify compatibility only (docs/notify.md)`,
+    );
+  }
   if (gregor.devKeys)
     console.log(`  dev secrets in ${config.dataDir}/secrets.json (set GREGOR_JWT_SECRET for production)`);
   console.log(`  get a token:  npm run gregor -- token alice --device laptop`);

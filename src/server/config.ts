@@ -41,6 +41,8 @@ export interface Config {
   readonly redisUrl: string | null;
   readonly redisNodes: readonly string[];
   readonly redisPrefix: string;
+  /** On `/notify/ws` only: close a socket when its token expires (Notify checks `exp` at connect only). */
+  readonly notifyCloseAtExpiry: boolean;
   /** Set whenever fanout=nats. */
   readonly natsUrl: string | null;
   readonly natsPrefix: string;
@@ -48,7 +50,7 @@ export interface Config {
   readonly shutdownGraceMs: number;
 }
 
-type Kind = 'string' | 'int' | 'duration' | 'list' | 'path';
+type Kind = 'string' | 'int' | 'duration' | 'list' | 'path' | 'bool';
 interface Setting {
   readonly key: keyof Config;
   readonly kind: Kind;
@@ -246,6 +248,13 @@ export const SETTINGS: readonly Setting[] = [
   },
   { key: 'redisPrefix', kind: 'string', default: 'gregor:', doc: 'prefix of the per-user Redis channels' },
   {
+    key: 'notifyCloseAtExpiry',
+    kind: 'bool',
+    default: 'false',
+    choices: ['true', 'false'],
+    doc: 'close /notify/ws sockets when their token expires (false: checked at connect only, as Notify); /v1/ws always closes',
+  },
+  {
     key: 'natsUrl',
     kind: 'string',
     default: null,
@@ -273,6 +282,23 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
+/**
+ * Notify's names (go-bridget/notify) for Gregor settings, read when Gregor's own name is not set:
+ * a Notify deployment keeps its environment. `PORT` is Go's listen address (`:3000`, `host:port`);
+ * `PUBSUB_REDIS_ADDR` is `host[:port]` (port 6379 when missing). Every alias but `PORT` (which
+ * platforms set for any app) turns Notify compatibility on: with no Redis setting, Redis is then
+ * Notify's default `redis:6379`.
+ */
+export const NOTIFY_ALIASES = [
+  { names: ['--notify-jwt-secret', 'NOTIFY_JWT_SECRET'], sets: 'jwt-secret' },
+  { names: ['--notify-session-cookie', 'NOTIFY_SESSION_COOKIE'], sets: 'auth-cookie' },
+  { names: ['PUBSUB_REDIS_ADDR'], sets: 'redis-url (redis://host:port; port 6379 when missing)' },
+  { names: ['PORT'], sets: 'host and port (Go form: ":3000" is all interfaces, or "host:port")' },
+] as const;
+
+/** Notify's Redis address when none is given. */
+const NOTIFY_DEFAULT_REDIS = 'redis://redis:6379';
+
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -296,15 +322,65 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): Config {
   const flags = parseFlags(argv);
+  const { aliases, notify } = notifyAliases(flags, env);
   const out: Record<string, unknown> = {};
   for (const s of SETTINGS) {
-    const raw = flags.get(flagName(s.key)) ?? env[envName(s.key)] ?? s.default;
+    const raw = flags.get(flagName(s.key)) ?? env[envName(s.key)] ?? aliases.get(s.key) ?? s.default;
     flags.delete(flagName(s.key));
     out[s.key] = raw === null || raw === '' ? (s.kind === 'list' ? [] : null) : convert(s, raw);
   }
   const unknown = [...flags.keys()];
   if (unknown.length > 0) bad(`unknown flag --${unknown[0]} (see --help)`);
+  if (notify && !out.redisUrl && (out.redisNodes as string[]).length === 0 && !out.natsUrl) {
+    out.redisUrl = NOTIFY_DEFAULT_REDIS;
+  }
   return crossCheck(out as unknown as Config);
+}
+
+/**
+ * The values Notify's names give (flags win over variables), by Gregor setting, and whether one
+ * that turns Notify compatibility on was used. Consumes the alias flags.
+ */
+function notifyAliases(
+  flags: Map<string, string>,
+  env: Readonly<Record<string, string | undefined>>,
+): { aliases: Map<keyof Config, string>; notify: boolean } {
+  const aliases = new Map<keyof Config, string>();
+  const take = (flag: string) => {
+    const value = flags.get(flag);
+    flags.delete(flag);
+    return value;
+  };
+  const secret = take('notify-jwt-secret') ?? env.NOTIFY_JWT_SECRET;
+  const cookie = take('notify-session-cookie') ?? env.NOTIFY_SESSION_COOKIE;
+  const redis = env.PUBSUB_REDIS_ADDR;
+  if (secret) aliases.set('jwtSecret', secret);
+  if (cookie) aliases.set('authCookie', cookie);
+  if (redis) aliases.set('redisUrl', redisAddr(redis));
+  if (env.PORT) {
+    const { host, port } = goListenAddr(env.PORT);
+    if (host !== null) aliases.set('host', host);
+    aliases.set('port', port);
+  }
+  return { aliases, notify: Boolean(secret || cookie || redis) };
+}
+
+/** Notify's `PUBSUB_REDIS_ADDR` (`host[:port]`) as a Redis URL. */
+function redisAddr(addr: string): string {
+  const hasPort = /:\d+$/.test(addr) && !/^\[[^\]]*\]$/.test(addr);
+  return `redis://${hasPort ? addr : `${addr}:6379`}`;
+}
+
+/** Go's listen address (`:3000`, `host:3000`, `[::1]:3000`, or a bare port) as host and port. */
+function goListenAddr(addr: string): { host: string | null; port: string } {
+  const m = /^(.*):(\d+)$/.exec(addr);
+  if (!m) {
+    if (/^\d+$/.test(addr)) return { host: null, port: addr };
+    bad(`PORT: ${JSON.stringify(addr)} is not a listen address like :3000 or host:3000`);
+  }
+  const host = m[1]!.replace(/^\[(.*)\]$/, '$1');
+  // Go listens on every interface when the host is empty.
+  return { host: host === '' ? '0.0.0.0' : host, port: m[2]! };
 }
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
@@ -338,6 +414,8 @@ function convert(s: Setting, raw: string): unknown {
       if (!m) bad(`${name}: ${JSON.stringify(raw)} is not a duration like 500ms, 30s, 5m, 1h, 30d`);
       return atLeast(s, name, Math.round(Number(m[1]) * UNIT[m[2] ?? 'ms']!), true);
     }
+    case 'bool':
+      return raw === 'true';
     case 'list':
       return raw
         .split(',')
@@ -372,7 +450,13 @@ function crossCheck(c: Config): Config {
   if ([c.jwtSecret, c.jwtPublicKey, c.jwtJwks].filter(Boolean).length > 1) {
     bad('set only one of jwt-secret, jwt-public-key, jwt-jwks');
   }
-  if (c.jwtSecret !== null && c.jwtSecret.length < 32) bad('jwt-secret: use at least 32 characters');
+  // Notify accepted any secret: with Notify compatibility a short one starts, with a warning
+  // (`weakJwtSecret`), so a Notify deployment need not re-key its token issuers.
+  if (weakJwtSecret(c) && !c.redisUrl) {
+    bad(
+      'jwt-secret: use at least 32 characters (a shorter one is accepted only with Notify compatibility, redis-url: docs/notify.md)',
+    );
+  }
   if (c.serviceSecret !== null && c.serviceSecret.length < 32)
     bad('service-secret: use at least 32 characters');
   return c;
@@ -406,6 +490,14 @@ function checkFanOut(c: Config): void {
   }
 }
 
+/** Shorter user secrets are accepted only for Notify's existing tokens. */
+export const MIN_JWT_SECRET = 32;
+
+/** True when the HMAC secret for user tokens is shorter than 32 characters (Notify mode only). */
+export function weakJwtSecret(c: Pick<Config, 'jwtSecret'>): boolean {
+  return c.jwtSecret !== null && c.jwtSecret.length < MIN_JWT_SECRET;
+}
+
 function bad(message: string): never {
   throw new GregorError('INVALID_CONFIG', message);
 }
@@ -423,5 +515,8 @@ export function helpText(): string {
     ...lines,
     '',
     'Flags win over environment variables. Durations: 500ms, 30s, 5m, 1h, 30d.',
+    '',
+    "Notify's names (docs/notify.md), read when Gregor's own are not set:",
+    ...NOTIFY_ALIASES.map((a) => `  ${a.names.join(' / ').padEnd(47)} ${a.sets}`),
   ].join('\n');
 }

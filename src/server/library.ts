@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import pino from 'pino';
 import type { Engine } from '../core/state-machine.js';
 import { Authenticator, loadJwks } from './auth.js';
-import { type Config, flagName, loadConfig, SETTINGS } from './config.js';
+import { type Config, flagName, loadConfig, MIN_JWT_SECRET, SETTINGS, weakJwtSecret } from './config.js';
 import { openEngine } from './engine.js';
 import { broadcaster } from './extensions/builtin/broadcaster.js';
 import { compaction } from './extensions/builtin/compaction.js';
@@ -205,6 +205,13 @@ export async function createGregor(options: GregorOptions = {}): Promise<Gregor>
     ...(options.extensions ?? []),
   ];
   const core = new Gregord({ config, engine, fanout, log, extensions });
+  if (weakJwtSecret(config)) {
+    core.metrics.weakJwtSecret.set(1);
+    log.warn(
+      { length: config.jwtSecret?.length },
+      `WEAK jwt-secret: shorter than ${MIN_JWT_SECRET} characters, accepted only for Notify compatibility; anyone who guesses it can sign tokens for any user: re-key your token issuers (docs/notify.md)`,
+    );
+  }
   return new Gregor(core, notify, devKeys);
 }
 

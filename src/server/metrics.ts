@@ -67,6 +67,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly weakJwtSecret = new Gauge({
+    name: 'gregor_weak_jwt_secret',
+    help: 'The user-token secret is shorter than 32 characters (accepted for Notify compatibility only)',
+    registers: [this.registry],
+  });
+  readonly notifyBridgeDropped = new Counter({
+    name: 'gregor_notify_bridge_dropped_total',
+    help: 'Payloads on notify:<uid> not delivered to Gregor devices (Notify sockets still got them), by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly notifyTopicsRefused = new Counter({
+    name: 'gregor_notify_topics_refused_total',
+    help: '/notify/ws topics not subscribed because they were over the limits (count or length)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
