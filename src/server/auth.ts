@@ -12,12 +12,23 @@ import {
 import { GregorError } from '../protocol/errors.js';
 import { fromWireTime } from '../protocol/time.js';
 import { id } from '../protocol/validate.js';
+import { fitsGregor, notifyUserId, toGregorUid } from './notify/identity.js';
 
 /** Who a verified token speaks for. */
 export interface Principal {
   /** `service`: a backend that may act for any user; `user`: one user's device. */
   readonly kind: 'user' | 'service';
+  /**
+   * The Gregor user ID (src/server/notify/identity.ts `toGregorUid` of the token's user ID). Null
+   * for a service token, and for a user token whose encoded ID is over Gregor's 128 characters
+   * (such a user can use the Notify surface only).
+   */
   readonly uid: string | null;
+  /**
+   * The user ID exactly as Notify reads it from the token (`user_id`'s text, or `sub`): the Notify
+   * surface keys Redis with it (`notify:<notifyId>`). Set by the JWT verifier for user tokens.
+   */
+  readonly notifyId?: string;
   readonly device: string | null;
   /**
    * When the token stops being accepted (ms): its `exp` plus the allowed clock skew, or null
@@ -118,7 +129,15 @@ export class Authenticator {
     const validUntil =
       typeof payload.exp === 'number' ? fromWireTime(payload.exp + this.#options.leewaySeconds) : null;
     if (service) return { kind: 'service', uid: null, device: null, validUntil };
-    return { kind: 'user', uid: userId(payload), device: deviceId(payload), validUntil };
+    const notifyId = userId(token, payload);
+    const uid = toGregorUid(notifyId);
+    return {
+      kind: 'user',
+      uid: fitsGregor(uid) ? uid : null,
+      notifyId,
+      device: deviceId(payload),
+      validUntil,
+    };
   }
 
   async #verified(token: string, service: boolean): Promise<JWTPayload> {
@@ -155,15 +174,20 @@ function hasScope(p: JWTPayload, scope: string): boolean {
   return typeof s === 'string' ? s.split(' ').includes(scope) : Array.isArray(s) && s.includes(scope);
 }
 
-function userId(p: JWTPayload): string {
-  const raw = p.user_id ?? p.sub;
+/**
+ * The user ID as Notify reads it: `user_id` from the verified payload's own text (a string as is,
+ * any other JSON value verbatim, so no number loses precision), else a `sub` string (or a safe
+ * integer). A token that names no user (`""`, or neither claim) is refused, where Notify would
+ * take the empty ID.
+ */
+function userId(token: string, p: JWTPayload): string {
+  const fromUserId = notifyUserId(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  const raw = fromUserId ?? p.sub;
   const uid = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw;
-  if (typeof uid !== 'string') throw new GregorError('AUTH_INVALID', 'the token has no user_id or sub claim');
-  try {
-    return id(uid, 'user_id');
-  } catch (e) {
-    throw new GregorError('AUTH_INVALID', `the token's user ID is malformed: ${(e as Error).message}`);
+  if (typeof uid !== 'string' || uid === '') {
+    throw new GregorError('AUTH_INVALID', 'the token names no user: give it a user_id or sub claim');
   }
+  return uid;
 }
 
 function deviceId(p: JWTPayload): string | null {

@@ -15,6 +15,7 @@ import { type FanOut, type Publication, publicationUid } from './fanout/fan-out.
 import { Hubs } from './hubs.js';
 import { Lanes } from './lanes.js';
 import { Metrics } from './metrics.js';
+import { fitsGregor, toGregorUid } from './notify/identity.js';
 import { type Logger, Pipeline } from './pipeline.js';
 import { answerSync } from './sync.js';
 
@@ -374,7 +375,8 @@ export class Gregord {
 /** A Principal from an extension is checked like one from a token: IDs follow the protocol's grammar. */
 function checkedPrincipal(p: Principal, extension: string): Principal {
   try {
-    if (p.kind === 'user') id(p.uid, 'uid');
+    if (p.kind === 'user' && p.notifyId !== undefined) checkNotifyId(p.uid, p.notifyId);
+    else if (p.kind === 'user') id(p.uid, 'uid');
     if (p.device !== null) id(p.device, 'device');
     return p;
   } catch (e) {
@@ -383,6 +385,14 @@ function checkedPrincipal(p: Principal, extension: string): Principal {
       `extension ${extension} decided a malformed identity: ${(e as Error).message}`,
     );
   }
+}
+
+/** A Notify ID must be a non-empty string, and uid its Gregor encoding (null when over the limit). */
+function checkNotifyId(uid: string | null, notifyId: unknown): void {
+  if (typeof notifyId !== 'string' || notifyId === '')
+    throw new Error('notifyId: expected a non-empty string');
+  const encoded = toGregorUid(notifyId);
+  if (uid !== (fitsGregor(encoded) ? encoded : null)) throw new Error('uid: must be toGregorUid(notifyId)');
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

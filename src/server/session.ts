@@ -7,6 +7,7 @@ import { parseMessage } from '../protocol/validate.js';
 import type { Principal } from './auth.js';
 import { DeviceConnection } from './device.js';
 import type { Gregord } from './gregord.js';
+import { MAX_GREGOR_UID } from './notify/identity.js';
 import type { SocketLike } from './socket.js';
 
 /** What the WebSocket adapter learned from the upgrade request. */
@@ -167,6 +168,12 @@ export class Session {
   #identity(p: Principal): { uid: string; device: string } {
     const info = this.#info;
     if (!info) throw new GregorError('INVALID_FRAME', 'type: already authenticated');
+    if (p.kind === 'user' && p.uid === null) {
+      throw new GregorError(
+        'FORBIDDEN',
+        `the token's user ID is over ${MAX_GREGOR_UID} characters once encoded for Gregor (docs/notify.md, "User IDs"): it works on /notify/ws only`,
+      );
+    }
     const uid = p.kind === 'service' ? info.uid : p.uid;
     if (!uid) throw new GregorError('FORBIDDEN', 'a service token must name the user with ?uid=');
     if (p.kind === 'user' && info.uid && info.uid !== uid) {

@@ -1,0 +1,162 @@
+/**
+ * Notify's user IDs, and how they map to Gregor's.
+ *
+ * Notify takes `user_id` from the verified JWT payload as it is written: a JSON string is the ID,
+ * any other JSON value is kept as its raw text (`42` → "42", `12345678901234567890` → those
+ * digits, `42.0` → "42.0", `1e3` → "1e3", `null` → "null"). Gregor's own user IDs are narrower
+ * (`[A-Za-z0-9._:~-]{1,128}`), so a Notify ID maps to one by a reversible encoding: an ID that
+ * already fits and does not start with `~` is itself; any other is `~` + base64url(UTF-8).
+ */
+
+/** Gregor's user-ID grammar (src/protocol/validate.ts `id()`), and its length limit. */
+const GREGOR_ID = /^[A-Za-z0-9._:~-]{1,128}$/;
+export const MAX_GREGOR_UID = 128;
+/** The canonical base64url alphabet, unpadded. */
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * The raw JSON text of the top-level member `name` of a JSON object text, or undefined when the
+ * object has no such member (the last one wins when it repeats, as in JSON.parse and Go). Keys
+ * are compared after unescaping (`"user\u005fid"` is `user_id`). The text must be valid JSON.
+ *
+ * @example
+ *   rawMember('{"user_id": 12345678901234567890}', 'user_id'); // '12345678901234567890'
+ */
+export function rawMember(json: string, name: string): string | undefined {
+  const s = new Scanner(json);
+  s.skipSpace();
+  s.expect('{');
+  s.skipSpace();
+  let found: string | undefined;
+  if (s.peek() === '}') return found;
+  for (;;) {
+    s.skipSpace();
+    const keyStart = s.pos;
+    s.skipString();
+    const key = JSON.parse(json.slice(keyStart, s.pos)) as string;
+    s.skipSpace();
+    s.expect(':');
+    s.skipSpace();
+    const valueStart = s.pos;
+    s.skipValue();
+    if (key === name) found = json.slice(valueStart, s.pos);
+    s.skipSpace();
+    if (s.peek() === '}') return found;
+    s.expect(',');
+  }
+}
+
+/**
+ * The user ID Notify would give a verified payload (its JSON text): the `user_id` member as a
+ * string, or its raw text for any other JSON value; undefined without `user_id`. Lone UTF-16
+ * surrogates become U+FFFD, as Go's JSON decoder makes them, so the Redis keys are Notify's.
+ *
+ * @example
+ *   notifyUserId('{"user_id":42.0}'); // '42.0'
+ *   notifyUserId('{"user_id":"a@b.com"}'); // 'a@b.com'
+ */
+export function notifyUserId(payloadJson: string): string | undefined {
+  const raw = rawMember(payloadJson, 'user_id');
+  if (raw === undefined) return undefined;
+  return wellFormed(raw.startsWith('"') ? (JSON.parse(raw) as string) : raw);
+}
+
+/**
+ * The Gregor user ID of a Notify ID: itself when it fits Gregor's grammar and does not start with
+ * `~`, else `~` + base64url of its UTF-8 bytes. May exceed 128 characters (such a user works on
+ * `/notify/ws` only): check with `fitsGregor`.
+ *
+ * @example
+ *   toGregorUid('42'); // '42'
+ *   toGregorUid('a@b.com'); // '~YUBiLmNvbQ'
+ */
+export function toGregorUid(notifyId: string): string {
+  if (GREGOR_ID.test(notifyId) && !notifyId.startsWith('~')) return notifyId;
+  return `~${Buffer.from(notifyId, 'utf8').toString('base64url')}`;
+}
+
+/**
+ * The Notify ID of a Gregor user ID (the inverse of `toGregorUid`), or null for an ID that starts
+ * with `~` but is not such an encoding (a Gregor user named that way has no Notify channel).
+ *
+ * @example
+ *   fromGregorUid('~YUBiLmNvbQ'); // 'a@b.com'
+ */
+export function fromGregorUid(uid: string): string | null {
+  if (!uid.startsWith('~')) return uid;
+  const encoded = uid.slice(1);
+  if (!BASE64URL.test(encoded)) return null;
+  const bytes = Buffer.from(encoded, 'base64url');
+  const text = bytes.toString('utf8');
+  // Only the canonical encoding of well-formed UTF-8 decodes: the mapping stays one-to-one.
+  return toGregorUid(text) === uid ? text : null;
+}
+
+/** True when a Gregor user ID is within Gregor's length limit (usable on `/v1/ws` and HTTP). */
+export function fitsGregor(uid: string): boolean {
+  return uid.length <= MAX_GREGOR_UID;
+}
+
+/** The string with each lone UTF-16 surrogate replaced by U+FFFD. */
+function wellFormed(s: string): string {
+  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+/** A cursor over JSON text that steps over values without building them. */
+class Scanner {
+  pos = 0;
+  readonly #text: string;
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  peek(): string {
+    return this.#text[this.pos] ?? '';
+  }
+
+  expect(c: string): void {
+    if (this.#text[this.pos] !== c) throw new SyntaxError(`expected ${c} at ${this.pos}`);
+    this.pos++;
+  }
+
+  skipSpace(): void {
+    while (/[ \t\n\r]/.test(this.peek())) this.pos++;
+  }
+
+  skipString(): void {
+    this.expect('"');
+    for (;;) {
+      const c = this.#text[this.pos++];
+      if (c === undefined) throw new SyntaxError('unterminated string');
+      if (c === '\\') this.pos++;
+      else if (c === '"') return;
+    }
+  }
+
+  /** Steps over one value; nested objects and arrays by depth, strings by their quotes. */
+  skipValue(): void {
+    const c = this.peek();
+    if (c === '"') {
+      this.skipString();
+      return;
+    }
+    if (c !== '{' && c !== '[') {
+      // A number or a literal: up to the next delimiter.
+      while (this.pos < this.#text.length && !/[\s,}\]]/.test(this.peek())) this.pos++;
+      return;
+    }
+    let depth = 0;
+    do {
+      const d = this.peek();
+      if (d === '"') {
+        this.skipString();
+        continue;
+      }
+      if (d === '{' || d === '[') depth++;
+      else if (d === '}' || d === ']') depth--;
+      else if (d === '') throw new SyntaxError('unterminated value');
+      this.pos++;
+    } while (depth > 0);
+  }
+}
