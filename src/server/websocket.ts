@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CLOSE } from '../protocol/close-codes.js';
@@ -98,7 +98,7 @@ export class WebSocketGateway {
     }
     const config = this.#gregord.config;
     const cookieToken = config.authCookie ? readCookie(request.headers.cookie, config.authCookie) : null;
-    const refusal = this.#refusal(url, request.headers.origin, cookieToken);
+    const refusal = this.#refusal(url, request.headers, cookieToken);
     if (refusal) {
       refuse(socket, refusal);
       return;
@@ -180,11 +180,12 @@ export class WebSocketGateway {
   /** Why an upgrade is refused ([HTTP status, error code, message]), or null to accept it. */
   #refusal(
     url: URL,
-    origin: string | undefined,
+    headers: IncomingHttpHeaders,
     cookieToken: string | null,
   ): [number, string, string] | null {
     const config = this.#gregord.config;
     const notify = url.pathname === this.#notifyPath;
+    const origin = headers.origin;
     if (!notify && url.pathname !== this.#wsPath) {
       return [404, 'GREGOR_ERR_NOT_FOUND', `WebSockets live at ${this.#wsPath}`];
     }
@@ -195,11 +196,14 @@ export class WebSocketGateway {
     if (this.connections >= config.maxConnections) {
       return [503, 'GREGOR_ERR_TOO_MANY_CONNECTIONS', 'the server is at its connection limit'];
     }
-    // A cookie is sent by the browser whatever page opens the socket: only allowed Origins may use it.
-    const mustCheckOrigin =
-      cookieToken !== null || (config.allowedOrigins.length > 0 && origin !== undefined);
-    if (mustCheckOrigin && (origin === undefined || !config.allowedOrigins.includes(origin))) {
-      return [403, 'GREGOR_ERR_ORIGIN_FORBIDDEN', `Origin ${origin ?? '(none)'} is not allowed`];
+    // A cookie is sent by the browser whatever page opens the socket: only allowed Origins may use
+    // it. Browsers always send an Origin; a client without one is not a browser, and holds the
+    // cookie itself. A token in the header or the URL is not ambient authority: any Origin.
+    // The cookie authenticates where it wins: always on Notify's socket, without a header here.
+    const cookieAuth = cookieToken !== null && (notify || !headers.authorization);
+    const mustCheckOrigin = cookieAuth && origin !== undefined;
+    if (mustCheckOrigin && !config.allowedOrigins.includes(origin)) {
+      return [403, 'GREGOR_ERR_ORIGIN_FORBIDDEN', `Origin ${origin} is not allowed`];
     }
     return null;
   }

@@ -7,6 +7,7 @@ import Fastify, {
 import { GregorError } from '../../protocol/errors.js';
 import type { Gregord } from '../gregord.js';
 import { notifyTwirp } from '../notify/twirp.js';
+import { notifyWsRoute } from '../notify/ws-route.js';
 import { enforceRoles } from './authenticate.js';
 import { refuseMalformed, sendError, toGregorError } from './errors.js';
 import { documentRoutes } from './openapi.js';
@@ -107,5 +108,8 @@ export async function httpApi(app: FastifyInstance, { gregord }: { gregord: Greg
   await app.register(operationRoutes, { gregord, openapi });
   await app.register(userRoutes, { gregord });
   // Notify compatibility (docs/notify.md) comes with Redis, like /notify/ws.
-  if (notify) await app.register(notifyTwirp, { gregord });
+  if (notify) {
+    await app.register(notifyTwirp, { gregord });
+    await app.register(notifyWsRoute, { gregord });
+  }
 }

@@ -4,8 +4,10 @@ import { NotifyChannels } from './channels.js';
 
 export { NOTIFY_SYSTEM, notifyBridge } from './bridge.js';
 export { NotifyChannels } from './channels.js';
+export { fromGregorUid, notifyUserId, toGregorUid } from './identity.js';
 export { NOTIFY_WS_PATH, NotifySockets, type NotifyUpgrade } from './sockets.js';
 export { registerNotifyRoutes, TWIRP_AUTH_PATH } from './twirp.js';
+export { notifyWsRoute } from './ws-route.js';
 
 /**
  * Notify compatibility for one node (needs Redis): the bridge extension (Notify publications to

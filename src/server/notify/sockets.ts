@@ -8,8 +8,11 @@ import { type ChannelListener, type NotifyChannels, notifyKeys } from './channel
 export const NOTIFY_WS_PATH = '/notify/ws';
 
 /** `?topic=` is client input that costs a Redis subscription each: bound it. */
-const MAX_TOPICS = 16;
-const MAX_TOPIC_LENGTH = 200;
+export const MAX_TOPICS = 16;
+/** A topic is part of a Redis channel name, kept in memory per socket: bound its length. */
+export const MAX_TOPIC_LENGTH = 200;
+/** Go's `unicode.IsSpace`, which `strings.Fields` splits on (JavaScript's `\s` differs). */
+const GO_SPACE = /[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+/;
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -20,6 +23,31 @@ export interface NotifyUpgrade {
   readonly headers: IncomingHttpHeaders;
   /** The auth cookie's value (the gateway has already checked the Origin for it). */
   readonly cookie: string | null;
+}
+
+/**
+ * The token of a `/notify/ws` upgrade, where Notify looks for it: the session cookie wins, then
+ * the `Authorization` header, then `?authorization=`. A `Bearer ` prefix is stripped later.
+ */
+export function notifyToken(upgrade: NotifyUpgrade): string | null {
+  const header = upgrade.headers.authorization;
+  return upgrade.cookie || header || upgrade.url.searchParams.get('authorization') || null;
+}
+
+/**
+ * The topics of a `/notify/ws` upgrade, as Notify reads them: a `Topic:` header, else the first
+ * `?topic=`; split on commas and whitespace (Go's `strings.Fields` after commas become spaces).
+ * Duplicates are dropped. Topics over the limits are not subscribed; `refused` counts them.
+ *
+ * @example
+ *   notifyTopics(upgrade); // ?topic=a,b%20c → { topics: ['a', 'b', 'c'], refused: 0 }
+ */
+export function notifyTopics(upgrade: NotifyUpgrade): { topics: string[]; refused: number } {
+  const header = upgrade.headers.topic;
+  const param = (Array.isArray(header) ? header[0] : header) ?? upgrade.url.searchParams.get('topic') ?? '';
+  const all = [...new Set(param.replaceAll(',', ' ').split(GO_SPACE).filter(Boolean))];
+  const topics = all.filter((t) => t.length <= MAX_TOPIC_LENGTH).slice(0, MAX_TOPICS);
+  return { topics, refused: all.length - topics.length };
 }
 
 interface Conn {
@@ -67,10 +95,7 @@ export class NotifySockets {
 
   /** Takes over an upgraded socket. */
   accept(ws: WebSocket, upgrade: NotifyUpgrade): void {
-    const token =
-      bearer(upgrade.headers.authorization) ??
-      bearer(upgrade.url.searchParams.get('authorization')) ??
-      upgrade.cookie;
+    const token = notifyToken(upgrade);
     const conn: Conn = {
       ws,
       channels: [],
@@ -94,16 +119,14 @@ export class NotifySockets {
       this.#release(conn);
       this.#conns.delete(ws);
     });
-    void this.#open(conn, token, upgrade.headers, upgrade.url.searchParams.get('topic')).catch(
-      (e: unknown) => {
-        this.#gregord.log.error({ err: e }, 'notify: socket setup failed');
-        this.#fail(
-          conn,
-          new GregorError('INTERNAL', 'the server failed to open the stream; it is logged'),
-          1011,
-        );
-      },
-    );
+    void this.#open(conn, token, upgrade.headers, notifyTopics(upgrade)).catch((e: unknown) => {
+      this.#gregord.log.error({ err: e }, 'notify: socket setup failed');
+      this.#fail(
+        conn,
+        new GregorError('INTERNAL', 'the server failed to open the stream; it is logged'),
+        1011,
+      );
+    });
   }
 
   /** Closes every socket with `code` (shutdown, resync). */
@@ -121,7 +144,7 @@ export class NotifySockets {
     conn: Conn,
     token: string | null,
     headers: IncomingHttpHeaders,
-    topicParam: string | null,
+    { topics, refused }: { topics: string[]; refused: number },
   ): Promise<void> {
     if (!token) {
       this.#fail(
@@ -130,21 +153,16 @@ export class NotifySockets {
       );
       return;
     }
+    // The user ID as Notify has it (the token's user_id, verbatim): Notify's keys use it as is.
     let uid: string;
     try {
       const principal = await this.#gregord.authenticate(token, 'notify', headers);
-      if (principal.kind !== 'user' || principal.uid === null) {
-        throw new GregorError('FORBIDDEN', 'a service token names no user: use a user token');
-      }
-      uid = principal.uid;
-      this.#expireAt(conn, principal.validUntil);
+      const id = principal.kind === 'user' ? (principal.notifyId ?? principal.uid) : null;
+      if (id === null) throw new GregorError('FORBIDDEN', 'a service token names no user: use a user token');
+      uid = id;
+      if (this.#gregord.config.notifyCloseAtExpiry) this.#expireAt(conn, principal.validUntil);
     } catch (e) {
       this.#fail(conn, isGregorError(e) ? e : new GregorError('AUTH_INVALID', 'the token does not verify'));
-      return;
-    }
-    const topics = parseTopics(topicParam);
-    if (typeof topics === 'string') {
-      this.#fail(conn, new GregorError('INVALID_ARGUMENT', topics), CLOSE.PROTOCOL_ERROR);
       return;
     }
     if (conn.closed) return;
@@ -156,6 +174,8 @@ export class NotifySockets {
     const state = await this.#channels.state(uid);
     if (conn.closed) return;
     this.#send(conn, JSON.stringify({ kind: 'state', state }));
+    // After the state frame, so a client reading connect, then state, sees them where it expects.
+    if (refused > 0) this.#refuseTopics(conn, uid, refused);
     const held = conn.held ?? [];
     conn.held = null;
     for (const payload of held) this.#forward(conn, payload);
@@ -188,6 +208,15 @@ export class NotifySockets {
     this.#gregord.metrics.errors.inc({ code: error.code });
     this.#send(conn, JSON.stringify({ error: { message: error.message, code: error.code } }));
     this.#close(conn, code, error.code);
+  }
+
+  /** Says (log, metric, an error frame; the socket stays open) that some topics were not subscribed. */
+  #refuseTopics(conn: Conn, uid: string, refused: number): void {
+    const message = `topic: ${refused} topic(s) not subscribed: at most ${MAX_TOPICS} topics of ${MAX_TOPIC_LENGTH} characters each`;
+    this.#gregord.log.warn({ uid, refused }, `notify: ${message}`);
+    this.#gregord.metrics.notifyTopicsRefused.inc(refused);
+    this.#gregord.metrics.errors.inc({ code: 'GREGOR_ERR_INVALID_ARGUMENT' });
+    this.#send(conn, JSON.stringify({ error: { message, code: 'GREGOR_ERR_INVALID_ARGUMENT' } }));
   }
 
   #cutOff(conn: Conn): void {
@@ -238,28 +267,4 @@ export class NotifySockets {
       conn.ws.ping();
     }
   }
-}
-
-/** A token without its `Bearer ` prefix; null when absent or empty. */
-function bearer(value: string | null | undefined): string | null {
-  if (!value) return null;
-  const token = value.startsWith('Bearer ') ? value.slice(7).trim() : value.trim();
-  return token === '' ? null : token;
-}
-
-/** `?topic=a,b` → ['a', 'b'], or a message saying why it is refused. */
-function parseTopics(param: string | null): string[] | string {
-  if (param === null) return [];
-  const topics = [
-    ...new Set(
-      param
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean),
-    ),
-  ];
-  if (topics.length > MAX_TOPICS) return `topic: at most ${MAX_TOPICS} topics`;
-  if (topics.some((t) => t.length > MAX_TOPIC_LENGTH))
-    return `topic: at most ${MAX_TOPIC_LENGTH} characters each`;
-  return topics;
 }

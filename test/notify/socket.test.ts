@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../client/support.js';
+import { TestDevice } from '../support/device.js';
+import { startTestServer, type TestServer, USER_SECRET } from '../support/server.js';
+import {
+  fresh,
+  mint,
+  NotifyClient,
+  numsub,
+  payloadWith,
+  REDIS_URL,
+  redisCli,
+  requireRedis,
+} from './support.js';
+
+const up = await requireRedis('Notify sockets');
+const ORIGIN = 'https://app.example';
+const EVIL = 'https://evil.example';
+
+describe.skipIf(!up)('/notify/ws: topics, Origin, and a plain GET, as Notify clients use them', () => {
+  let server: TestServer;
+  let notifyWs: string;
+  const token = (id: string) => mint(payloadWith(JSON.stringify(id)), USER_SECRET);
+
+  beforeAll(async () => {
+    server = await startTestServer([
+      '--redis-url',
+      REDIS_URL,
+      '--redis-prefix',
+      `gregor-test-${randomBytes(4).toString('hex')}:`,
+      '--auth-cookie',
+      'sid',
+      '--allowed-origins',
+      ORIGIN,
+    ]);
+    notifyWs = `${server.url.replace(/^http/, 'ws')}/notify/ws`;
+  });
+  afterAll(async () => {
+    await server?.cleanup();
+  });
+
+  it('?topic= splits on commas and whitespace (Go strings.Fields); only the first topic value counts', async () => {
+    const t = fresh('t');
+    const names = [`${t}a`, `${t}b`, `${t}c`, `${t}d`];
+    const topic = encodeURIComponent(`${names[0]}, ${names[1]}\t${names[2]},,${names[3]}`);
+    const client = new NotifyClient(
+      `${notifyWs}?authorization=${token(fresh('u'))}&topic=${topic}&topic=${t}x`,
+    );
+    await client.ready();
+    for (const name of names) expect(await numsub(`notify_topic:${name}`)).toBe(1);
+    expect(await numsub(`notify_topic:${t}x`)).toBe(0);
+    await redisCli('PUBLISH', `notify_topic:${names[2]}`, 'on c');
+    expect(await client.frame(2)).toBe('on c');
+    await client.close();
+  });
+
+  it('a Topic: header overrides ?topic=, as in Notify', async () => {
+    const t = fresh('t');
+    const client = new NotifyClient(`${notifyWs}?topic=${t}query`, {
+      authorization: `Bearer ${token(fresh('u'))}`,
+      topic: `${t}h1,${t}h2`,
+    });
+    await client.ready();
+    expect(await numsub(`notify_topic:${t}h1`)).toBe(1);
+    expect(await numsub(`notify_topic:${t}h2`)).toBe(1);
+    expect(await numsub(`notify_topic:${t}query`)).toBe(0);
+    await client.close();
+  });
+
+  it('topics over the limits are not subscribed and an error frame says so after the state frame; the rest work', async () => {
+    const id = fresh('u');
+    const t = fresh('t');
+    const many = Array.from({ length: 18 }, (_, i) => `${t}-${i}`);
+    const long = `${t}-${'x'.repeat(200)}`;
+    const refused = async () =>
+      (await server.gregord.metrics.notifyTopicsRefused.get()).values[0]?.value ?? 0;
+    const before = await refused();
+    const client = new NotifyClient(
+      `${notifyWs}?authorization=${token(id)}&topic=${[long, ...many].join(',')}`,
+    );
+    expect(await client.json(0)).toEqual({ kind: 'connect', userID: id });
+    expect(await client.json(1)).toMatchObject({ kind: 'state' });
+    expect(await client.json(2)).toEqual({
+      error: {
+        message: expect.stringMatching(/3 topic\(s\) not subscribed/),
+        code: 'GREGOR_ERR_INVALID_ARGUMENT',
+      },
+    });
+    expect(await numsub(`notify_topic:${many[15]}`)).toBe(1);
+    expect(await numsub(`notify_topic:${many[16]}`)).toBe(0);
+    expect(await numsub(`notify_topic:${long}`)).toBe(0);
+    expect((await refused()) - before).toBe(3);
+    await redisCli('PUBLISH', `notify:${id}`, 'still open');
+    expect(await client.frame(3)).toBe('still open');
+    await client.close();
+  });
+
+  it('Origin is checked only where a cookie authenticates and an Origin is sent', async () => {
+    const id = fresh('u');
+    const cases: [string, Record<string, string>, string, boolean][] = [
+      ['cookie, allowed Origin', { cookie: `sid=${token(id)}`, origin: ORIGIN }, '', true],
+      ['cookie, other Origin', { cookie: `sid=${token(id)}`, origin: EVIL }, '', false],
+      ['cookie, no Origin (a server-side client)', { cookie: `sid=${token(id)}` }, '', true],
+      ['header token, other Origin', { authorization: `Bearer ${token(id)}`, origin: EVIL }, '', true],
+      ['?authorization=, other Origin', { origin: EVIL }, `?authorization=${token(id)}`, true],
+    ];
+    for (const [what, headers, query, ok] of cases) {
+      const client = new NotifyClient(`${notifyWs}${query}`, headers);
+      if (ok) {
+        expect(await client.json(0), what).toEqual({ kind: 'connect', userID: id });
+        await client.close();
+      } else expect(await client.refused, what).toBe(403);
+    }
+  });
+
+  it('the same Origin rule on /v1/ws', async () => {
+    const t = await server.userToken('alice');
+    const open = async (headers: Record<string, string>) => {
+      const d = new TestDevice(`${server.ws}?device=d${fresh()}`, { headers });
+      try {
+        await d.opened;
+        await d.type('hello');
+        return 'open';
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        d.socket.close();
+      }
+    };
+    expect(await open({ authorization: `Bearer ${t}`, origin: EVIL })).toBe('open');
+    expect(await open({ cookie: `sid=${t}` })).toBe('open');
+    expect(await open({ cookie: `sid=${t}`, origin: ORIGIN })).toBe('open');
+    expect(await open({ cookie: `sid=${t}`, origin: EVIL })).toBe('HTTP 403');
+  });
+
+  it('GET /notify/ws without an upgrade answers 400, as Notify', async () => {
+    const response = await fetch(`${server.url}/notify/ws`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 'GREGOR_ERR_BAD_REQUEST' });
+  });
+
+  it('a failed login subscribes nothing', async () => {
+    const client = new NotifyClient(notifyWs, { authorization: 'Bearer nope' });
+    expect((await client.closed).code).toBe(4500);
+    await until('nothing is subscribed to notify:', async () => (await numsub('notify:')) === 0);
+  });
+});
+
+describe('without Redis, /notify/ws is no HTTP route', () => {
+  it('GET /notify/ws answers 404', async () => {
+    const server = await startTestServer();
+    try {
+      expect((await fetch(`${server.url}/notify/ws`)).status).toBe(404);
+    } finally {
+      await server.cleanup();
+    }
+  });
+});
