@@ -134,6 +134,37 @@ describe.skipIf(!up)('/notify/ws: topics, Origin, and a plain GET, as Notify cli
     expect(await open({ cookie: `sid=${t}`, origin: EVIL })).toBe('HTTP 403');
   });
 
+  it('connect and state frames are written as Go writes them: keys sorted by bytes, <>& escaped', async () => {
+    const id = `${fresh('u')}<&>`;
+    await redisCli(
+      'HSET',
+      `notify:${id}:state`,
+      'b',
+      '1',
+      'a',
+      '<&>',
+      '9',
+      '1',
+      '10',
+      '1',
+      'é',
+      '1',
+      'z',
+      '1',
+    );
+    try {
+      const client = new NotifyClient(notifyWs, { authorization: `Bearer ${token(id)}` });
+      const escaped = id.replace('<&>', '\\u003c\\u0026\\u003e');
+      expect(await client.frame(0)).toBe(`{"kind":"connect","userID":"${escaped}"}`);
+      expect(await client.frame(1)).toBe(
+        '{"kind":"state","state":{"10":"1","9":"1","a":"\\u003c\\u0026\\u003e","b":"1","z":"1","é":"1"}}',
+      );
+      await client.close();
+    } finally {
+      await redisCli('DEL', `notify:${id}:state`);
+    }
+  });
+
   it('GET /notify/ws without an upgrade answers 400, as Notify', async () => {
     const response = await fetch(`${server.url}/notify/ws`);
     expect(response.status).toBe(400);

@@ -166,14 +166,14 @@ export class NotifySockets {
       return;
     }
     if (conn.closed) return;
-    this.#send(conn, JSON.stringify({ kind: 'connect', userID: uid }));
+    this.#send(conn, `{"kind":"connect","userID":${goString(uid)}}`);
     // Subscribe first, then read: an update written between the two is still seen (as a payload).
     conn.channels.push(notifyKeys.user(uid), ...topics.map(notifyKeys.topic));
     await Promise.all(conn.channels.map((c) => this.#channels.listen(c, conn.listener)));
     if (conn.closed) return;
     const state = await this.#channels.state(uid);
     if (conn.closed) return;
-    this.#send(conn, JSON.stringify({ kind: 'state', state }));
+    this.#send(conn, `{"kind":"state","state":${goStringMap(state)}}`);
     // After the state frame, so a client reading connect, then state, sees them where it expects.
     if (refused > 0) this.#refuseTopics(conn, uid, refused);
     const held = conn.held ?? [];
@@ -267,4 +267,21 @@ export class NotifySockets {
       conn.ws.ping();
     }
   }
+}
+
+/**
+ * A string as Go's encoding/json writes it (Notify's frames, byte for byte): JSON's escapes plus
+ * `<`, `>`, `&`, U+2028 and U+2029 as `\u003c`-style escapes.
+ */
+function goString(s: string): string {
+  return JSON.stringify(s).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** A map[string]string as Go writes it: keys sorted by their bytes (UTF-8), values as goString. */
+function goStringMap(map: Record<string, string>): string {
+  const keys = Object.keys(map).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return `{${keys.map((k) => `${goString(k)}:${goString(map[k]!)}`).join(',')}}`;
 }
