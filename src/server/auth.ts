@@ -181,7 +181,13 @@ function hasScope(p: JWTPayload, scope: string): boolean {
  * take the empty ID.
  */
 function userId(token: string, p: JWTPayload): string {
-  const fromUserId = notifyUserId(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  let fromUserId: string | undefined;
+  try {
+    fromUserId = notifyUserId(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  } catch {
+    // jose has parsed this payload already: only a scanner defect lands here; refuse, never crash.
+    throw new GregorError('AUTH_INVALID', "the token's payload could not be read");
+  }
   const raw = fromUserId ?? p.sub;
   const uid = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw;
   if (typeof uid !== 'string' || uid === '') {

@@ -4,6 +4,7 @@ import { id } from '../../src/protocol/validate.js';
 import {
   fitsGregor,
   fromGregorUid,
+  notifyIdOf,
   notifyUserId,
   rawMember,
   toGregorUid,
@@ -55,7 +56,9 @@ describe("Notify's user_id, read from the payload's own text", () => {
     fc.assert(
       fc.property(fc.array(member, { maxLength: 6 }), space, (members, outer) => {
         const json = `${outer}{${members
-          .map(([k, v, a, b]) => `${a}${k.includes('\\u') ? `"${k}"` : JSON.stringify(k)}${b}:${a}${v}${b}`)
+          .map(
+            ([k, v, a, b]) => `${a}${k === 'user\\u005fid' ? `"${k}"` : JSON.stringify(k)}${b}:${a}${v}${b}`,
+          )
           .join(',')}}${outer}`;
         const parsed = JSON.parse(json) as Record<string, unknown>;
         const raw = rawMember(json, 'user_id');
@@ -116,5 +119,17 @@ describe('Notify IDs in Gregor: a reversible encoding', () => {
         expect(toGregorUid(a)).not.toBe(toGregorUid(b));
       }),
     );
+  });
+});
+
+describe('the Notify ID of a principal: one channel for the Notify socket and the bridge', () => {
+  it("the token's own ID first, else the decoded Gregor ID (an extension's principal), null for a service", () => {
+    const user = { kind: 'user' as const };
+    expect(notifyIdOf({ ...user, uid: '~YUBiLmNvbQ', notifyId: 'a@b.com' })).toBe('a@b.com');
+    expect(notifyIdOf({ ...user, uid: null, notifyId: 'x'.repeat(200) })).toBe('x'.repeat(200));
+    expect(notifyIdOf({ ...user, uid: '~YUBiLmNvbQ' })).toBe('a@b.com');
+    expect(notifyIdOf({ ...user, uid: 'alice' })).toBe('alice');
+    expect(notifyIdOf({ ...user, uid: '~!' })).toBe('~!');
+    expect(notifyIdOf({ kind: 'service', uid: null })).toBeNull();
   });
 });

@@ -239,7 +239,7 @@ describe('JWKS', () => {
 });
 
 describe('cookies and Origin', () => {
-  it('with cookie auth, only allowed Origins may open a socket', async () => {
+  it('with cookie auth, only allowed Origins may use the cookie; a cookie without Origin or a header token from any Origin is accepted', async () => {
     const cookie = await startTestServer([
       '--auth-cookie',
       'session',
@@ -257,6 +257,17 @@ describe('cookies and Origin', () => {
       });
       expect((await good.type('hello')).uid).toBe('alice');
       await good.close();
+      // No Origin: not a browser, but a client that holds the cookie itself.
+      const server = new TestDevice(`${cookie.ws}?device=d`, { headers: { cookie: `session=${token}` } });
+      expect((await server.type('hello')).uid).toBe('alice');
+      await server.close();
+      // A token in the header is not ambient authority: any Origin may send it.
+      const header = new TestDevice(`${cookie.ws}?device=d`, {
+        token,
+        headers: { origin: 'https://evil.example' },
+      });
+      expect((await header.type('hello')).uid).toBe('alice');
+      await header.close();
     } finally {
       await cookie.cleanup();
     }

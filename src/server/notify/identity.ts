@@ -8,6 +8,8 @@
  * already fits and does not start with `~` is itself; any other is `~` + base64url(UTF-8).
  */
 
+import type { Principal } from '../auth.js';
+
 /** Gregor's user-ID grammar (src/protocol/validate.ts `id()`), and its length limit. */
 const GREGOR_ID = /^[A-Za-z0-9._:~-]{1,128}$/;
 export const MAX_GREGOR_UID = 128;
@@ -90,6 +92,20 @@ export function fromGregorUid(uid: string): string | null {
   const text = bytes.toString('utf8');
   // Only the canonical encoding of well-formed UTF-8 decodes: the mapping stays one-to-one.
   return toGregorUid(text) === uid ? text : null;
+}
+
+/**
+ * The Notify ID a principal speaks for, for the Notify surface (`/notify/ws`, Twirp `Auth`): the
+ * token's own user ID when the JWT verifier read it, else the decoding of the Gregor user ID (an
+ * extension's principal), so the Notify socket and the bridge use one channel; null for a service.
+ *
+ * @example
+ *   notifyIdOf(await gregord.authenticate(token, 'notify', headers)); // 'a@b.com'
+ */
+export function notifyIdOf(p: Pick<Principal, 'kind' | 'uid' | 'notifyId'>): string | null {
+  if (p.kind !== 'user') return null;
+  if (p.notifyId !== undefined) return p.notifyId;
+  return p.uid === null ? null : (fromGregorUid(p.uid) ?? p.uid);
 }
 
 /** True when a Gregor user ID is within Gregor's length limit (usable on `/v1/ws` and HTTP). */

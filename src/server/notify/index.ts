@@ -4,7 +4,7 @@ import { NotifyChannels } from './channels.js';
 
 export { NOTIFY_SYSTEM, notifyBridge } from './bridge.js';
 export { NotifyChannels } from './channels.js';
-export { fromGregorUid, notifyUserId, toGregorUid } from './identity.js';
+export { fromGregorUid, notifyIdOf, notifyUserId, toGregorUid } from './identity.js';
 export { NOTIFY_WS_PATH, NotifySockets, type NotifyUpgrade } from './sockets.js';
 export { registerNotifyRoutes, TWIRP_AUTH_PATH } from './twirp.js';
 export { notifyWsRoute } from './ws-route.js';

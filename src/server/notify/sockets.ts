@@ -4,6 +4,7 @@ import { CLOSE } from '../../protocol/close-codes.js';
 import { GregorError, isGregorError } from '../../protocol/errors.js';
 import type { Gregord } from '../gregord.js';
 import { type ChannelListener, type NotifyChannels, notifyKeys } from './channels.js';
+import { notifyIdOf } from './identity.js';
 
 export const NOTIFY_WS_PATH = '/notify/ws';
 
@@ -157,7 +158,7 @@ export class NotifySockets {
     let uid: string;
     try {
       const principal = await this.#gregord.authenticate(token, 'notify', headers);
-      const id = principal.kind === 'user' ? (principal.notifyId ?? principal.uid) : null;
+      const id = notifyIdOf(principal);
       if (id === null) throw new GregorError('FORBIDDEN', 'a service token names no user: use a user token');
       uid = id;
       if (this.#gregord.config.notifyCloseAtExpiry) this.#expireAt(conn, principal.validUntil);
