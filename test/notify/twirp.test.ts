@@ -102,6 +102,23 @@ describe.skipIf(!up)('Twirp NotifyService.Auth, as Notify clients call it', () =
     });
   });
 
+  it("answers Notify's user ID verbatim: any string, and any other JSON literal as written", async () => {
+    const cases: [string, string][] = [
+      ['"ann@example.com"', 'ann@example.com'],
+      ['"名前 with spaces/and slashes"', '名前 with spaces/and slashes'],
+      ['12345678901234567890', '12345678901234567890'],
+      ['42.0', '42.0'],
+      ['1e3', '1e3'],
+      [`"${'x'.repeat(300)}"`, 'x'.repeat(300)],
+    ];
+    for (const [literal, expected] of cases) {
+      const token = notifyToken(`{"user_id":${literal},"exp":${exp()}}`);
+      const json = await post(JSON.stringify({ authorization: token }), 'application/json');
+      expect(await json.json()).toEqual({ userID: expected });
+      expect(await userIdOf(await post(protobufRequest(token), 'application/protobuf'))).toBe(expected);
+    }
+  });
+
   it('takes the session cookie over the body, as Notify does', async () => {
     const body = notifyToken(`{"user_id":"from-body","exp":${exp()}}`);
     const cookie = notifyToken(`{"user_id":"from-cookie","exp":${exp()}}`);

@@ -3,6 +3,7 @@ import { ERROR_CODES, GregorError, isGregorError } from '../../protocol/errors.j
 import { readCookie } from '../cookie.js';
 import type { Gregord } from '../gregord.js';
 import type { AuthConfig } from '../http/authenticate.js';
+import { notifyIdOf } from './identity.js';
 import { readStringField1, writeStringField1 } from './protobuf.js';
 
 export const TWIRP_AUTH_PATH = '/twirp/notify.NotifyService/Auth';
@@ -130,10 +131,11 @@ export async function notifyTwirp(scope: FastifyInstance, { gregord }: { gregord
       let userID: string;
       try {
         const principal = await gregord.authenticate(authorization, 'notify', request.headers);
-        if (principal.kind !== 'user' || principal.uid === null) {
+        // Notify's own ID, verbatim (an e-mail address, digits past 2^53), not Gregor's encoding.
+        const id = notifyIdOf(principal);
+        if (id === null)
           throw new GregorError('FORBIDDEN', 'a service token names no user: use a user token');
-        }
-        userID = principal.uid;
+        userID = id;
       } catch (e) {
         if (!isGregorError(e)) throw e;
         return sendTwirpError(reply, 'unauthenticated', e.message, e.code);
