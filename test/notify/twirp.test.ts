@@ -1,8 +1,7 @@
-import { createHmac } from 'node:crypto';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, requireRedis } from '../support/redis.js';
 import { startTestServer, type TestServer, USER_SECRET } from '../support/server.js';
+import { type Alg, mint, REDIS_URL, requireRedis } from './support.js';
 
 /** Notify's rpc/notify/notify.proto, read by protobufjs: the client side is not our code. */
 const proto = protobuf.parse(`
@@ -15,12 +14,7 @@ const AuthRequest = proto.lookupType('notify.AuthRequest');
 const AuthResponse = proto.lookupType('notify.AuthResponse');
 
 /** A token as Notify's issuers sign it: HMAC over a hand-written payload (literals kept as written). */
-function notifyToken(payload: string, alg: 'HS256' | 'HS384' | 'HS512' = 'HS256'): string {
-  const b64 = (s: string) => Buffer.from(s).toString('base64url');
-  const head = `${b64(JSON.stringify({ alg, typ: 'JWT' }))}.${b64(payload)}`;
-  const hash = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[alg];
-  return `${head}.${createHmac(hash, USER_SECRET).update(head).digest('base64url')}`;
-}
+const notifyToken = (payload: string, alg?: Alg) => mint(payload, USER_SECRET, alg);
 const exp = () => Math.floor(Date.now() / 1000) + 600;
 
 const up = await requireRedis('the Notify Twirp method');
