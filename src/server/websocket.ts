@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CLOSE } from '../protocol/close-codes.js';
+import { readCookie } from './cookie.js';
 import type { Gregord } from './gregord.js';
 import { NOTIFY_WS_PATH, type NotifySockets } from './notify/index.js';
 import { PreAuthBudget } from './pre-auth.js';
@@ -244,21 +245,4 @@ function destroyOnError(this: Duplex): void {
 
 function refuse(socket: Duplex, [status, code, message]: [number, string, string]): void {
   writeRefusal(socket, status, code, message);
-}
-
-/** A cookie's value, URL-decoded where it is valid percent-encoding and taken as it is otherwise. */
-function readCookie(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      const raw = part.slice(eq + 1).trim();
-      try {
-        return decodeURIComponent(raw);
-      } catch {
-        return raw;
-      }
-    }
-  }
-  return null;
 }
