@@ -79,7 +79,13 @@ export class RedisFanOut implements FanOut {
     // Named connections: an operator (or a test) can find this node's in CLIENT LIST.
     const name = `${options.prefix}${options.nodeId}`.replace(/[^\x21-\x7e]/g, '_');
     // Fail fast while Redis is down: a publication queued for minutes would arrive out of order.
-    const pubOptions = { maxRetriesPerRequest: 1, connectionName: `${name}:pub` };
+    // So would one in flight when the connection drops, resent after the reconnect behind newer
+    // ones: it fails instead (and its user is announced for a resync).
+    const pubOptions = {
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectionName: `${name}:pub`,
+    };
     const subOptions = { autoResubscribe: true, maxRetriesPerRequest: null, connectionName: `${name}:sub` };
     if (cluster) {
       const seeds = options.nodes!.map((n) => ({
