@@ -64,7 +64,7 @@ const CACHE_MS = 60_000;
 
 /**
  * Verifies JWTs (jose). User tokens carry `user_id` (string or number, as in Notify) or `sub`, and
- * optionally `device_id`; service tokens carry `scope: "gregor:service"` and are signed with the
+ * optionally `device_id` (a malformed one is refused by `assertDevice`, not by `verify`); service tokens carry `scope: "gregor:service"` and are signed with the
  * separate service secret. Algorithms are pinned per key type, so `alg: none` and algorithm
  * confusion (an RS public key used as an HS secret) are refused.
  *
@@ -78,6 +78,8 @@ export class Authenticator {
   readonly #serviceKey: KeyObject;
   readonly #options: AuthOptions;
   readonly #cache = new Map<string, { principal: Principal; until: number }>();
+  /** Principals whose token's `device_id` is not a Gregor device ID (their `device` is null). */
+  readonly #badDevice = new WeakMap<Principal, string>();
 
   constructor(options: AuthOptions) {
     this.#options = options;
@@ -117,6 +119,21 @@ export class Authenticator {
     return principal;
   }
 
+  /**
+   * Throws GREGOR_ERR_AUTH_INVALID when the token of `principal` (from `verify`) has a `device_id`
+   * that is not a Gregor device ID. `verify` does not refuse such a token itself: Notify ignores
+   * every claim but `user_id` and the standard ones, so the Notify surface takes it (with
+   * `device: null`); Gregor's own transports call this (src/server/extensions/builtin/jwt.ts).
+   *
+   * @example
+   *   const who = await auth.verify(token); // device_id: 7 → { device: null, ... }
+   *   auth.assertDevice(who); // throws "the token's device ID is malformed: ..."
+   */
+  assertDevice(principal: Principal): void {
+    const problem = this.#badDevice.get(principal);
+    if (problem !== undefined) throw new GregorError('AUTH_INVALID', problem);
+  }
+
   async #verify(token: string): Promise<Principal> {
     let unverified: JWTPayload;
     try {
@@ -131,13 +148,16 @@ export class Authenticator {
     if (service) return { kind: 'service', uid: null, device: null, validUntil };
     const notifyId = userId(token, payload);
     const uid = toGregorUid(notifyId);
-    return {
+    const device = deviceId(payload);
+    const principal: Principal = {
       kind: 'user',
       uid: fitsGregor(uid) ? uid : null,
       notifyId,
-      device: deviceId(payload),
+      device: typeof device === 'string' ? device : null,
       validUntil,
     };
+    if (device !== null && typeof device === 'object') this.#badDevice.set(principal, device.problem);
+    return principal;
   }
 
   async #verified(token: string, service: boolean): Promise<JWTPayload> {
@@ -196,12 +216,13 @@ function userId(token: string, p: JWTPayload): string {
   return uid;
 }
 
-function deviceId(p: JWTPayload): string | null {
+/** The token's device ID, null without one, or why it is not a Gregor device ID. */
+function deviceId(p: JWTPayload): string | null | { problem: string } {
   if (p.device_id === undefined || p.device_id === null) return null;
   try {
     return id(p.device_id, 'device_id');
   } catch (e) {
-    throw new GregorError('AUTH_INVALID', `the token's device ID is malformed: ${(e as Error).message}`);
+    return { problem: `the token's device ID is malformed: ${(e as Error).message}` };
   }
 }
 

@@ -124,6 +124,17 @@ describe.skipIf(!up)('Notify tokens on /notify/ws, as a Notify issuer mints them
     expect((await client.closed).code).toBe(4500);
   });
 
+  it('a device_id of any shape is ignored, as Notify ignores every claim but user_id (7, "my phone")', async () => {
+    for (const device of ['7', '"my phone"']) {
+      const id = fresh('d');
+      const payload = `{"user_id":${JSON.stringify(id)},"device_id":${device},"exp":${Math.floor(Date.now() / 1000) + 600}}`;
+      const client = open(mint(payload, USER_SECRET), 'header');
+      expect(await client.json(0)).toEqual({ kind: 'connect', userID: id });
+      expect(await client.json(1)).toEqual({ kind: 'state', state: {} });
+      await client.close();
+    }
+  });
+
   it('different on purpose: a token that names no user (no user_id, or "") is refused, where Notify used ""', async () => {
     for (const payload of [`{"exp":${Math.floor(Date.now() / 1000) + 600}}`, payloadWith('""')]) {
       const client = new NotifyClient(notifyWs, { authorization: `Bearer ${mint(payload, USER_SECRET)}` });

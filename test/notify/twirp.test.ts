@@ -113,6 +113,16 @@ describe.skipIf(!up)('Twirp NotifyService.Auth, as Notify clients call it', () =
     }
   });
 
+  it('ignores a device_id of any shape, as Notify does (7, "my phone")', async () => {
+    for (const device of ['7', '"my phone"']) {
+      const token = notifyToken(`{"user_id":"phone-owner","device_id":${device},"exp":${exp()}}`);
+      const r = await post(JSON.stringify({ authorization: token }), 'application/json');
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual({ userID: 'phone-owner' });
+      expect(await userIdOf(await post(protobufRequest(token), 'application/protobuf'))).toBe('phone-owner');
+    }
+  });
+
   it('takes the session cookie over the body, as Notify does', async () => {
     const body = notifyToken(`{"user_id":"from-body","exp":${exp()}}`);
     const cookie = notifyToken(`{"user_id":"from-cookie","exp":${exp()}}`);

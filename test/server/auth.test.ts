@@ -67,6 +67,13 @@ async function badTokens(): Promise<[string, string, string][]> {
       'GREGOR_ERR_AUTH_INVALID',
     ],
     ['without a user ID', await sign({ device_id: 'x' }), 'GREGOR_ERR_AUTH_INVALID'],
+    // Gregor's own transports keep refusing a device_id that is no Gregor device ID (/notify/ws takes it).
+    ['with a numeric device_id', await sign({ user_id: 'alice', device_id: 7 }), 'GREGOR_ERR_AUTH_INVALID'],
+    [
+      'with a device_id outside the ID grammar',
+      await sign({ user_id: 'alice', device_id: 'my phone' }),
+      'GREGOR_ERR_AUTH_INVALID',
+    ],
   ];
 }
 
