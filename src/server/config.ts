@@ -127,7 +127,7 @@ export const SETTINGS: readonly Setting[] = [
     key: 'allowedOrigins',
     kind: 'list',
     default: null,
-    doc: 'Origins allowed to open WebSockets (required with auth-cookie)',
+    doc: 'Origins allowed to open WebSockets that the auth-cookie authenticates (required with auth-cookie); sockets with a token in a header or the URL are not checked',
   },
   {
     key: 'maxMessageBytes',
@@ -285,6 +285,7 @@ export const SETTINGS: readonly Setting[] = [
 /**
  * Notify's names (go-bridget/notify) for Gregor settings, read when Gregor's own name is not set:
  * a Notify deployment keeps its environment. `PORT` is Go's listen address (`:3000`, `host:port`);
+ * `PORT` is ignored when Gregor's own `host` or `port` is set (flag or variable).
  * `PUBSUB_REDIS_ADDR` is `host[:port]` (port 6379 when missing). Every alias but `PORT` (which
  * platforms set for any app) turns Notify compatibility on: with no Redis setting, Redis is then
  * Notify's default `redis:6379`.
@@ -293,7 +294,10 @@ export const NOTIFY_ALIASES = [
   { names: ['--notify-jwt-secret', 'NOTIFY_JWT_SECRET'], sets: 'jwt-secret' },
   { names: ['--notify-session-cookie', 'NOTIFY_SESSION_COOKIE'], sets: 'auth-cookie' },
   { names: ['PUBSUB_REDIS_ADDR'], sets: 'redis-url (redis://host:port; port 6379 when missing)' },
-  { names: ['PORT'], sets: 'host and port (Go form: ":3000" is all interfaces, or "host:port")' },
+  {
+    names: ['PORT'],
+    sets: 'host and port (Go form: ":3000" is every IPv4 interface, or "host:port"); ignored when host or port is set',
+  },
 ] as const;
 
 /** Notify's Redis address when none is given. */
@@ -357,7 +361,10 @@ function notifyAliases(
   if (secret) aliases.set('jwtSecret', secret);
   if (cookie) aliases.set('authCookie', cookie);
   if (redis) aliases.set('redisUrl', redisAddr(redis));
-  if (env.PORT) {
+  // PORT is ignored whole when Gregor's own host or port is set: an inherited PORT must not widen
+  // a Gregor bound to loopback (`--port 7400` with PORT=:3000 stays on 127.0.0.1).
+  const ownListen = ['host', 'port'].some((k) => flags.has(k) || env[envName(k)] !== undefined);
+  if (env.PORT && !ownListen) {
     const { host, port } = goListenAddr(env.PORT);
     if (host !== null) aliases.set('host', host);
     aliases.set('port', port);

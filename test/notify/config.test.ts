@@ -45,7 +45,15 @@ describe("Notify's configuration names", () => {
       PUBSUB_REDIS_ADDR: 'other',
       GREGOR_REDIS_URL: 'redis://mine:1',
     });
-    expect(c).toMatchObject({ jwtSecret: secret, port: 7400, host: '0.0.0.0', redisUrl: 'redis://mine:1' });
+    expect(c).toMatchObject({ jwtSecret: secret, port: 7400, host: '127.0.0.1', redisUrl: 'redis://mine:1' });
+  });
+
+  it("PORT is ignored whole when Gregor's own host or port is set: it never widens a loopback Gregor", () => {
+    const PORT = ':3000';
+    expect(loadConfig(['--port', '7400'], { PORT })).toMatchObject({ host: '127.0.0.1', port: 7400 });
+    expect(loadConfig([], { PORT, GREGOR_PORT: '7400' })).toMatchObject({ host: '127.0.0.1', port: 7400 });
+    expect(loadConfig(['--host', '::1'], { PORT })).toMatchObject({ host: '::1', port: 7300 });
+    expect(loadConfig([], { PORT, GREGOR_HOST: '10.0.0.1' })).toMatchObject({ host: '10.0.0.1', port: 7300 });
   });
 
   it("an alias turns Notify on: with no Redis setting, Redis is Notify's default redis:6379", () => {

@@ -16,6 +16,11 @@ describe('configuration', () => {
     expect(loadConfig([], {}).port).toBe(7300);
     expect(loadConfig([], { GREGOR_PORT: '8000' }).port).toBe(8000);
     expect(loadConfig(['--port', '9000'], { GREGOR_PORT: '8000' }).port).toBe(9000);
+    // Notify's PORT is only a fallback: with Gregor's own port set it is ignored, host included.
+    expect(loadConfig(['--port', '7400'], { PORT: ':3000' })).toMatchObject({
+      host: '127.0.0.1',
+      port: 7400,
+    });
     expect(loadConfig(['--heartbeat-ms=2m'], {}).heartbeatMs).toBe(120_000);
     expect(loadConfig([], { GREGOR_ALLOWED_ORIGINS: 'https://a, https://b' }).allowedOrigins).toEqual([
       'https://a',
