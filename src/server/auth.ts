@@ -12,7 +12,7 @@ import {
 import { GregorError } from '../protocol/errors.js';
 import { fromWireTime } from '../protocol/time.js';
 import { id } from '../protocol/validate.js';
-import { fitsGregor, notifyUserId, toGregorUid } from './notify/identity.js';
+import { fitsGregor, notifyUserId, toGregorUid, UserIdRefused } from './notify/identity.js';
 
 /** Who a verified token speaks for. */
 export interface Principal {
@@ -196,7 +196,7 @@ function hasScope(p: JWTPayload, scope: string): boolean {
 
 /**
  * The user ID as Notify reads it: `user_id` from the verified payload's own text (a string as is,
- * any other JSON value verbatim, so no number loses precision), else a `sub` string (or a safe
+ * any other JSON literal verbatim, so no number loses precision; an object or array is refused), else a `sub` string (or a safe
  * integer). A token that names no user (`""`, or neither claim) is refused, where Notify would
  * take the empty ID.
  */
@@ -204,7 +204,8 @@ function userId(token: string, p: JWTPayload): string {
   let fromUserId: string | undefined;
   try {
     fromUserId = notifyUserId(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
-  } catch {
+  } catch (e) {
+    if (e instanceof UserIdRefused) throw new GregorError('AUTH_INVALID', e.message);
     // jose has parsed this payload already: only a scanner defect lands here; refuse, never crash.
     throw new GregorError('AUTH_INVALID', "the token's payload could not be read");
   }

@@ -4,10 +4,12 @@ import { id } from '../../src/protocol/validate.js';
 import {
   fitsGregor,
   fromGregorUid,
+  goKeyMatches,
   notifyIdOf,
   notifyUserId,
   rawMember,
   toGregorUid,
+  UserIdRefused,
 } from '../../src/server/notify/identity.js';
 
 describe("Notify's user_id, read from the payload's own text", () => {
@@ -26,13 +28,40 @@ describe("Notify's user_id, read from the payload's own text", () => {
     ['"Zoë 😀"', 'Zoë 😀'],
     ['"\\u00e9\\n"', 'é\n'],
     ['"\\ud800"', '\ufffd'],
-    ['{"a": [1, "}"]}', '{"a": [1, "}"]}'],
   ];
   for (const [json, want] of cases) {
     it(`user_id ${json} → ${JSON.stringify(want)}`, () => {
       expect(notifyUserId(`{"exp":1, "user_id" : ${json} , "x":[{"user_id":"inner"}]}`)).toBe(want);
     });
   }
+
+  it('an object or an array is refused, as Notify refuses it (in any member that is user_id)', () => {
+    for (const json of ['{"a": [1, "}"]}', '[]', '["x"]', '{}']) {
+      expect(() => notifyUserId(`{"user_id":${json}}`)).toThrow(UserIdRefused);
+    }
+    // Go decodes every user_id member in order and fails on the first it refuses.
+    expect(() => notifyUserId('{"user_id":[1],"user_id":"later"}')).toThrow(UserIdRefused);
+    expect(() => notifyUserId('{"USER_ID":{},"user_id":"later"}')).toThrow(UserIdRefused);
+    // A nested object that merely contains a user_id is not the member.
+    expect(notifyUserId('{"x":{"user_id":[1]},"user_id":"a"}')).toBe('a');
+  });
+
+  it("the key is matched as Go's encoding/json matches it: exactly or case-insensitively; the last wins", () => {
+    for (const key of ['USER_ID', 'User_Id', 'uSeR_iD', 'u\u017fer_id', 'U\u017fER_ID', 'user\\u005FID']) {
+      expect(notifyUserId(`{"${key}":"x"}`)).toBe('x');
+    }
+    // Not folds of user_id: dotless i, dotted capital I, a dash, other lengths.
+    for (const key of ['user_\u0131d', 'user_\u0130d', 'user-id', 'userid', 'user_id ', ' user_id']) {
+      expect(notifyUserId(`{"${key}":"x"}`)).toBeUndefined();
+    }
+    // Go assigns each matching key in order: the last one wins, exact or folded.
+    expect(notifyUserId('{"user_id":"exact","USER_ID":"folded"}')).toBe('folded');
+    expect(notifyUserId('{"USER_ID":"folded","user_id":"exact"}')).toBe('exact');
+    expect(notifyUserId('{"User_Id":1,"u\u017fer_id":2}')).toBe('2');
+    expect(goKeyMatches('\u212Aey', 'key')).toBe(true);
+    expect(goKeyMatches('KEY', 'key')).toBe(true);
+    expect(goKeyMatches('\u212Aey', 'hey')).toBe(false);
+  });
 
   it('no user_id gives undefined; an escaped key is the same key; the last duplicate wins', () => {
     expect(notifyUserId('{"sub":"x","nested":{"user_id":"no"}}')).toBeUndefined();
@@ -48,7 +77,11 @@ describe("Notify's user_id, read from the payload's own text", () => {
       fc.constantFrom('12345678901234567890', '42.0', '1e3', '-1.5E-7', '0', 'true', 'false', 'null'),
     );
     const member = fc.tuple(
-      fc.oneof(fc.string(), fc.constant('user_id'), fc.constant('user\\u005fid')),
+      fc.oneof(
+        fc.string(),
+        fc.constantFrom('user_id', 'USER_ID', 'User_Id', 'u\u017fer_id', 'user_\u0131d', 'user-id'),
+        fc.constant('user\\u005fid'),
+      ),
       literal,
       space,
       space,
@@ -64,13 +97,28 @@ describe("Notify's user_id, read from the payload's own text", () => {
         const raw = rawMember(json, 'user_id');
         if (!Object.hasOwn(parsed, 'user_id')) {
           expect(raw).toBeUndefined();
-          return;
+        } else {
+          expect(raw).toBeDefined();
+          expect(JSON.parse(raw!)).toEqual(parsed.user_id);
+          // The raw text is the last user_id member as written.
+          const last = members.filter(([k]) => k === 'user_id' || k === 'user\\u005fid').at(-1)!;
+          expect(raw).toBe(last[1]);
         }
-        expect(raw).toBeDefined();
-        expect(JSON.parse(raw!)).toEqual(parsed.user_id);
-        // The raw text is the last user_id member as written.
-        const last = members.filter(([k]) => k === 'user_id' || k === 'user\\u005fid').at(-1)!;
-        expect(raw).toBe(last[1]);
+        // Go's key matching, against an oracle written out: ASCII case-insensitive, and ſ is s.
+        const goKey = (k: string) => /^[uU][sS\u017f][eE][rR]_[iI][dD]$/.test(k);
+        const keys = Object.keys(parsed);
+        const folded = members.filter(([k]) => goKey(k === 'user\\u005fid' ? 'user_id' : k));
+        const values = folded.map(([, v]) => v);
+        if (values.some((v) => v.startsWith('{') || v.startsWith('['))) {
+          expect(() => notifyUserId(json)).toThrow(UserIdRefused);
+        } else if (values.length === 0) {
+          expect(keys.some(goKey)).toBe(false);
+          expect(notifyUserId(json)).toBeUndefined();
+        } else {
+          const last = values.at(-1)!;
+          const want = last.startsWith('"') ? (JSON.parse(last) as string) : last;
+          expect(notifyUserId(json)).toBe(Buffer.from(want, 'utf8').toString('utf8'));
+        }
       }),
       { numRuns: 500 },
     );

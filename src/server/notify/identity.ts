@@ -2,7 +2,7 @@
  * Notify's user IDs, and how they map to Gregor's.
  *
  * Notify takes `user_id` from the verified JWT payload as it is written: a JSON string is the ID,
- * any other JSON value is kept as its raw text (`42` → "42", `12345678901234567890` → those
+ * any other JSON literal is kept as its raw text (an object or an array is refused) (`42` → "42", `12345678901234567890` → those
  * digits, `42.0` → "42.0", `1e3` → "1e3", `null` → "null"). Gregor's own user IDs are narrower
  * (`[A-Za-z0-9._:~-]{1,128}`), so a Notify ID maps to one by a reversible encoding: an ID that
  * already fits and does not start with `~` is itself; any other is `~` + base64url(UTF-8).
@@ -17,19 +17,26 @@ export const MAX_GREGOR_UID = 128;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
- * The raw JSON text of the top-level member `name` of a JSON object text, or undefined when the
- * object has no such member (the last one wins when it repeats, as in JSON.parse and Go). Keys
- * are compared after unescaping (`"user\u005fid"` is `user_id`). The text must be valid JSON.
+ * The raw JSON text of the last top-level member whose key `matches` (a key, compared exactly, or a
+ * test) in a JSON object text, or undefined when no member matches (the last one wins when several
+ * do, as in JSON.parse and Go). Keys are compared after unescaping (`"user\u005fid"` is
+ * `user_id`). The text must be valid JSON.
  *
  * @example
  *   rawMember('{"user_id": 12345678901234567890}', 'user_id'); // '12345678901234567890'
  */
-export function rawMember(json: string, name: string): string | undefined {
+export function rawMember(json: string, matches: string | ((key: string) => boolean)): string | undefined {
+  return rawMembers(json, matches).at(-1);
+}
+
+/** The raw JSON text of every top-level member whose key matches, in order (see `rawMember`). */
+export function rawMembers(json: string, matches: string | ((key: string) => boolean)): string[] {
+  const test = typeof matches === 'string' ? (key: string) => key === matches : matches;
   const s = new Scanner(json);
   s.skipSpace();
   s.expect('{');
   s.skipSpace();
-  let found: string | undefined;
+  const found: string[] = [];
   if (s.peek() === '}') return found;
   for (;;) {
     s.skipSpace();
@@ -41,7 +48,7 @@ export function rawMember(json: string, name: string): string | undefined {
     s.skipSpace();
     const valueStart = s.pos;
     s.skipValue();
-    if (key === name) found = json.slice(valueStart, s.pos);
+    if (test(key)) found.push(json.slice(valueStart, s.pos));
     s.skipSpace();
     if (s.peek() === '}') return found;
     s.expect(',');
@@ -49,16 +56,48 @@ export function rawMember(json: string, name: string): string | undefined {
 }
 
 /**
- * The user ID Notify would give a verified payload (its JSON text): the `user_id` member as a
- * string, or its raw text for any other JSON value; undefined without `user_id`. Lone UTF-16
- * surrogates become U+FFFD, as Go's JSON decoder makes them, so the Redis keys are Notify's.
+ * True when Go's encoding/json would decode the member `key` into a struct field tagged `name`
+ * (`name` in ASCII lower case): the same key, or the same under Unicode simple case folding. For
+ * ASCII names that is ASCII case-insensitivity plus the two non-ASCII letters that fold onto ASCII
+ * ones: `ſ` (U+017F) is `s` and the Kelvin sign `K` (U+212A) is `k`.
+ *
+ * @example
+ *   goKeyMatches('USER_ID', 'user_id'); // true
+ *   goKeyMatches('u\u017fer_id', 'user_id'); // true
+ */
+export function goKeyMatches(key: string, name: string): boolean {
+  if (key === name) return true;
+  if (key.length !== name.length) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key[i]!;
+    const folded = c === '\u017F' ? 's' : c === '\u212A' ? 'k' : /[A-Z]/.test(c) ? c.toLowerCase() : c;
+    if (folded !== name[i]) return false;
+  }
+  return true;
+}
+
+/** A `user_id` Notify refuses: an object or an array (Notify's `auth.ID` takes only literals). */
+export class UserIdRefused extends Error {}
+
+/**
+ * The user ID Notify would give a verified payload (its JSON text): the `user_id` member (its key
+ * matched as Go's encoding/json matches it: exactly or case-insensitively, `USER_ID` too, the last
+ * matching member winning) as a string, or its raw text for any other JSON literal; undefined
+ * without `user_id`. An object or an array (in any matching member) throws `UserIdRefused`, as
+ * Notify refuses the token then. Lone
+ * UTF-16 surrogates become U+FFFD, as Go's JSON decoder makes them, so the Redis keys are Notify's.
  *
  * @example
  *   notifyUserId('{"user_id":42.0}'); // '42.0'
- *   notifyUserId('{"user_id":"a@b.com"}'); // 'a@b.com'
+ *   notifyUserId('{"User_ID":"a@b.com"}'); // 'a@b.com'
  */
 export function notifyUserId(payloadJson: string): string | undefined {
-  const raw = rawMember(payloadJson, 'user_id');
+  const all = rawMembers(payloadJson, (key) => goKeyMatches(key, 'user_id'));
+  // Go decodes every matching member in order, and fails the whole token on the first it refuses.
+  if (all.some((v) => v.startsWith('{') || v.startsWith('['))) {
+    throw new UserIdRefused("the token's user_id is an object or an array: give a string or a number");
+  }
+  const raw = all.at(-1);
   if (raw === undefined) return undefined;
   return wellFormed(raw.startsWith('"') ? (JSON.parse(raw) as string) : raw);
 }
