@@ -55,6 +55,46 @@ describe.skipIf(!up)('/notify/ws: topics, Origin, and a plain GET, as Notify cli
     await client.close();
   });
 
+  it("topics split on Go's Unicode whitespace (U+0085, U+3000), not on what Go does not count (U+FEFF)", async () => {
+    const t = fresh('t');
+    const topic = encodeURIComponent(`${t}a\u0085${t}b\u3000${t}c\uFEFF${t}d`);
+    const client = new NotifyClient(`${notifyWs}?authorization=${token(fresh('u'))}&topic=${topic}`);
+    await client.ready();
+    expect(await numsub(`notify_topic:${t}a`)).toBe(1);
+    expect(await numsub(`notify_topic:${t}b`)).toBe(1);
+    expect(await numsub(`notify_topic:${t}c\uFEFF${t}d`)).toBe(1);
+    expect(await numsub(`notify_topic:${t}c`)).toBe(0);
+    await client.close();
+  });
+
+  it('client frames are read and ignored: the socket stays open and still gets publications, as text frames', async () => {
+    const id = fresh('u');
+    const client = new NotifyClient(`${notifyWs}?authorization=${token(id)}`);
+    await client.ready();
+    client.socket.send('hello');
+    client.socket.send('{"kind":"subscribe","topic":"x"}');
+    client.socket.send(Buffer.from([0, 1, 2, 255]), { binary: true });
+    client.socket.send('');
+    await redisCli('PUBLISH', `notify:${id}`, 'after the client frames');
+    expect(await client.frame(2)).toBe('after the client frames');
+    expect(client.binary).toEqual([false, false, false]);
+    expect(client.frames).toHaveLength(3);
+    expect(client.socket.readyState).toBe(client.socket.OPEN);
+    await client.close();
+  });
+
+  it('an empty session cookie is the token, as in Notify: it wins over a good header token and fails', async () => {
+    const client = new NotifyClient(notifyWs, {
+      cookie: 'sid=',
+      origin: ORIGIN,
+      authorization: `Bearer ${token(fresh('u'))}`,
+    });
+    expect(((await client.json(0)) as { error: { code: string } }).error.code).toBe(
+      'GREGOR_ERR_AUTH_REQUIRED',
+    );
+    expect((await client.closed).code).toBe(4500);
+  });
+
   it('a Topic: header overrides ?topic=, as in Notify', async () => {
     const t = fresh('t');
     const client = new NotifyClient(`${notifyWs}?topic=${t}query`, {

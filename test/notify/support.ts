@@ -44,9 +44,14 @@ export async function numsub(channel: string): Promise<number> {
 /** A digit string no other test uses, so Notify's fixed keys do not collide between runs. */
 export const fresh = (prefix = '') => `${prefix}${randomInt(1, 2 ** 47)}${randomInt(1, 2 ** 47)}`;
 
-/** A Notify client over a real WebSocket: records text frames (raw) and how the socket ended. */
+/**
+ * A Notify client over a real WebSocket: records frames (raw) and how the socket ended. Notify
+ * sends text frames only: reading a binary frame (`frame`, `json`, `ready`) fails the test.
+ */
 export class NotifyClient {
   readonly frames: string[] = [];
+  /** Per frame: whether it came as a binary frame. */
+  readonly binary: boolean[] = [];
   readonly socket: WebSocket;
   readonly closed: Promise<{ code: number; reason: string }>;
   /** The HTTP status of a refused upgrade. */
@@ -55,7 +60,10 @@ export class NotifyClient {
 
   constructor(url: string, headers: Record<string, string> = {}) {
     this.socket = new WebSocket(url, { headers });
-    this.socket.on('message', (data) => this.frames.push(data.toString()));
+    this.socket.on('message', (data, isBinary) => {
+      this.frames.push(data.toString());
+      this.binary.push(isBinary);
+    });
     this.closed = new Promise((resolve) =>
       this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
     );
@@ -76,6 +84,7 @@ export class NotifyClient {
       () => this.frames.length > n,
       15_000,
     );
+    if (this.binary[n]) throw new Error(`frame ${n} came as a binary frame; Notify sends text frames`);
     return this.frames[n]!;
   }
 

@@ -137,6 +137,12 @@ describe.skipIf(!up)('Twirp NotifyService.Auth, as Notify clients call it', () =
       cookie: 'session=expired-or-forged',
     });
     expect(refused.status).toBe(401);
+    // An empty cookie too: Notify takes it (and fails), as /notify/ws does.
+    const empty = await post(JSON.stringify({ authorization: body }), 'application/json', {
+      cookie: 'session=',
+    });
+    expect(empty.status).toBe(401);
+    expect(await empty.json()).toMatchObject({ meta: { gregor_code: 'GREGOR_ERR_AUTH_REQUIRED' } });
   });
 
   it('answers a bad token with 401 unauthenticated (Notify: 500 internal), in JSON whatever the request encoding', async () => {

@@ -27,12 +27,13 @@ export interface NotifyUpgrade {
 }
 
 /**
- * The token of a `/notify/ws` upgrade, where Notify looks for it: the session cookie wins, then
- * the `Authorization` header, then `?authorization=`. A `Bearer ` prefix is stripped later.
+ * The token of a `/notify/ws` upgrade, where Notify looks for it: the session cookie wins (when it
+ * is present, even empty: Notify takes it and fails, and so does the Twirp method), then the
+ * `Authorization` header, then `?authorization=`. A `Bearer ` prefix is stripped later.
  */
 export function notifyToken(upgrade: NotifyUpgrade): string | null {
-  const header = upgrade.headers.authorization;
-  return upgrade.cookie || header || upgrade.url.searchParams.get('authorization') || null;
+  if (upgrade.cookie !== null) return upgrade.cookie;
+  return upgrade.headers.authorization || upgrade.url.searchParams.get('authorization') || null;
 }
 
 /**
@@ -44,8 +45,9 @@ export function notifyToken(upgrade: NotifyUpgrade): string | null {
  *   notifyTopics(upgrade); // ?topic=a,b%20c → { topics: ['a', 'b', 'c'], refused: 0 }
  */
 export function notifyTopics(upgrade: NotifyUpgrade): { topics: string[]; refused: number } {
-  const header = upgrade.headers.topic;
-  const param = (Array.isArray(header) ? header[0] : header) ?? upgrade.url.searchParams.get('topic') ?? '';
+  // Node joins a repeated header into one string (only set-cookie is ever an array).
+  const header = upgrade.headers.topic as string | undefined;
+  const param = header ?? upgrade.url.searchParams.get('topic') ?? '';
   const all = [...new Set(param.replaceAll(',', ' ').split(GO_SPACE).filter(Boolean))];
   const topics = all.filter((t) => t.length <= MAX_TOPIC_LENGTH).slice(0, MAX_TOPICS);
   return { topics, refused: all.length - topics.length };
