@@ -17,7 +17,11 @@ export async function buildApp(settings: Settings = {}) {
   app.get('/hello', (_req, res) => {
     res.json({ hello: 'from express' });
   });
+  // Before any body parser: Gregor reads its own bodies; the app's routes keep theirs.
   app.use(gregor.handle);
+  app.post('/echo', express.json(), (req, res) => {
+    res.json({ echo: req.body });
+  });
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found by express' });
   });

@@ -82,6 +82,8 @@ export class Gregord {
   #deviceCount = 0;
   #started = false;
   #draining = false;
+  /** `onUndelivered` checks still waiting for their reports: shutdown waits for them. */
+  readonly #checks = new Set<Promise<void>>();
 
   constructor(options: GregordOptions) {
     this.config = options.config;
@@ -116,11 +118,6 @@ export class Gregord {
     });
   }
 
-  /** The extensions, in the order their hooks run. */
-  get extensions(): readonly Extension[] {
-    return this.#hooks.extensions;
-  }
-
   get draining(): boolean {
     return this.#draining;
   }
@@ -146,7 +143,8 @@ export class Gregord {
   ): Promise<Principal> {
     let principal: Principal | null = null;
     for (const h of this.#hooks.list('onAuthenticate')) {
-      const decided = await h.call({ gregor: this, token, transport, headers, principal });
+      const payload = { gregor: this, token, transport, headers, principal };
+      const decided = await this.#hooks.callRefusable('onAuthenticate', h, payload);
       if (decided) principal = checkedPrincipal(decided, h.extension);
     }
     if (!principal) throw new GregorError('AUTH_INVALID', 'no authenticator accepted the credential');
@@ -158,6 +156,8 @@ export class Gregord {
    * the store and `afterStore` on the user's lane. `principal` is who sent it, if anyone.
    */
   async consume(message: Message, source: string, principal: Principal | null = null): Promise<Consumed> {
+    // Past this point the fan-out may be closed: a message stored now would reach only this node.
+    if (this.#draining) throw new GregorError('NOT_READY', 'the server is shutting down');
     if (this.#hooks.has('beforeConsume')) message = await this.#beforeConsume(message, source, principal);
     const result = await this.#pipeline.consume(message, source);
     return { msgId: message.md.msgId, result };
@@ -277,11 +277,11 @@ export class Gregord {
     });
   }
 
-  /** The transport listens: runs the extensions' `onListen` hooks, once. */
+  /** The transport listens: runs the extensions' `onListen` hooks, once (a throw is logged). */
   async start(url: string | null): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.#hooks.refusable('onListen', { gregor: this, url });
+    await this.#hooks.tolerant('onListen', { gregor: this, url });
   }
 
   async readiness(): Promise<Readiness> {
@@ -298,14 +298,20 @@ export class Gregord {
   }
 
   /**
-   * Graceful shutdown: refuse new devices, close devices with a retry code, drain, run
-   * `onShutdown`, close the fan-out and storage.
+   * Graceful shutdown: refuse new devices and messages, close the sockets with a retry code
+   * (`closeSockets` resolves once they are gone), drain the lanes (their `onDisconnect` hooks
+   * among them) and the pending `onUndelivered` checks, run `onShutdown`, then close the fan-out
+   * and storage.
    */
-  async shutdown(closeSockets: (code: number, reason: string) => void): Promise<void> {
+  async shutdown(closeSockets: (code: number, reason: string) => Promise<void> | void): Promise<void> {
     if (this.#draining) return;
     this.#draining = true;
-    closeSockets(CLOSE.SERVER_RESTART, 'server restarting: reconnect');
-    await withTimeout(this.#lanes.drain(), this.config.shutdownGraceMs).catch(() =>
+    await closeSockets(CLOSE.SERVER_RESTART, 'server restarting: reconnect');
+    const settled = async () => {
+      await this.#lanes.drain();
+      while (this.#checks.size > 0) await Promise.all(this.#checks);
+    };
+    await withTimeout(settled(), this.config.shutdownGraceMs).catch(() =>
       this.log.warn({}, 'shutdown grace period ended with work still queued'),
     );
     await this.#hooks.tolerant('onShutdown', { gregor: this });
@@ -315,11 +321,24 @@ export class Gregord {
 
   async #beforeConsume(message: Message, source: string, principal: Principal | null): Promise<Message> {
     for (const h of this.#hooks.list('beforeConsume')) {
-      const changed = await h.call({ gregor: this, message, source, principal });
+      const payload = { gregor: this, message, source, principal };
+      const changed = await this.#hooks.callRefusable('beforeConsume', h, payload);
       if (!changed) continue;
-      if (changed.md.uid !== message.md.uid) {
-        this.log.error({ extension: h.extension }, 'beforeConsume moved a message to another user');
-        throw new GregorError('INTERNAL', `extension ${h.extension} returned a message of another user`);
+      // The metadata is the message's identity: its ID makes a resend idempotent, its user and
+      // device decide who sees it. A hook changes the content, never these.
+      const { md } = message;
+      const same = changed.md;
+      if (
+        same.uid !== md.uid ||
+        same.msgId !== md.msgId ||
+        same.device !== md.device ||
+        same.ctime !== md.ctime
+      ) {
+        this.log.error({ extension: h.extension }, 'beforeConsume changed the metadata of a message');
+        throw new GregorError(
+          'INTERNAL',
+          `extension ${h.extension} changed a message's ID, user, device or time`,
+        );
       }
       message = changed;
     }
@@ -336,7 +355,9 @@ export class Gregord {
       source,
       reached: (count) => reports.push(count),
     });
-    if (this.#hooks.has('onUndelivered')) void this.#checkUndelivered(message, result, reports);
+    if (!this.#hooks.has('onUndelivered')) return;
+    const check = this.#checkUndelivered(message, result, reports).finally(() => this.#checks.delete(check));
+    this.#checks.add(check);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import pino from 'pino';
 import type { Engine } from '../core/state-machine.js';
+import { GregorError } from '../protocol/errors.js';
 import { Authenticator, loadJwks } from './auth.js';
 import { type Config, flagName, loadConfig, MIN_JWT_SECRET, SETTINGS, weakJwtSecret } from './config.js';
 import { openEngine } from './engine.js';
@@ -38,9 +39,9 @@ export interface GregorOptions {
   readonly logger?: Logger | pino.LoggerOptions;
 }
 
-/** Where Gregor is mounted in an app. */
+/** Where Gregor's sockets are on a `node:http` server. */
 export interface MountOptions {
-  /** A path prefix for every route and socket, e.g. `/gregor`. */
+  /** A path prefix for the sockets (`<prefix>/v1/ws`), e.g. `/gregor` when `handle` is mounted there. */
   readonly prefix?: string;
 }
 
@@ -79,11 +80,11 @@ export class Gregor {
    * stay inside), the sockets on the app's server, `onListen` when the app listens, and a graceful
    * shutdown when the app closes. Register it with `{ prefix }` to mount it under a path.
    */
-  get plugin(): FastifyPluginAsync<MountOptions> {
-    return async (app, options) => {
-      const prefix = options.prefix ?? '';
-      const gateway = this.#gateway({ basePath: prefix, exclusive: false });
-      app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  get plugin(): FastifyPluginAsync {
+    return async (app) => {
+      this.#open();
+      // app.prefix is the whole path, also when the plugin is registered inside another prefix.
+      this.#serveSockets(app.server, app.prefix, false);
       await app.register(httpApi, { gregord: this.core });
       app.addHook('onListen', async () => this.core.start(urlOf(app.server)));
       app.addHook('preClose', async () => this.close());
@@ -95,15 +96,14 @@ export class Gregor {
    * the app), and starts the loops when it listens. Pair it with `handle` for the HTTP API.
    */
   attach(server: Server, options: MountOptions = {}): void {
-    const gateway = this.#gateway({ basePath: options.prefix ?? '', exclusive: false });
-    server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
-    const start = () =>
-      void this.core
-        .start(urlOf(server))
-        .catch((e: unknown) => this.core.log.error({ err: e }, 'onListen failed'));
+    this.#open();
+    this.#serveSockets(server, options.prefix ?? '', false);
+    const start = () => void this.core.start(urlOf(server));
     if (server.listening) start();
     else server.once('listening', start);
-    server.once('close', () => void this.close());
+    server.once('close', () => {
+      this.close().catch((e: unknown) => this.core.log.error({ err: e }, 'shutdown failed'));
+    });
   }
 
   /**
@@ -114,6 +114,11 @@ export class Gregor {
    *   expressApp.use(gregor.handle);
    */
   readonly handle = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {
+    if (this.#closing) {
+      if (next) next();
+      else res.writeHead(503).end();
+      return;
+    }
     this.#handler ??= this.#buildHandler();
     this.#handler.then(
       (app) => {
@@ -126,10 +131,10 @@ export class Gregor {
 
   /** Listens on Gregor's own HTTP server; resolves with its `http://host:port`. */
   async listen(options: { host?: string; port?: number } = {}): Promise<string> {
+    this.#open();
     const app = buildHttp(this.core);
     this.#apps.push(app);
-    const gateway = this.#gateway({ exclusive: true });
-    app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+    this.#serveSockets(app.server, '', true);
     await app.listen({ host: options.host ?? this.config.host, port: options.port ?? this.config.port });
     const url = urlOf(app.server)!;
     await this.core.start(url);
@@ -142,33 +147,47 @@ export class Gregor {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.core.shutdown((code, reason) => {
+      // The sockets are gone (their devices detached) before the lanes drain and onShutdown runs.
+      await this.core.shutdown(async (code, reason) => {
         for (const g of this.#gateways) g.closeAll(code, reason);
+        await Promise.all(this.#gateways.map((g) => g.terminateAfter(1000)));
       });
-      await Promise.all(this.#gateways.map((g) => g.terminateAfter(1000)));
       this.#notify?.close();
       await Promise.all(this.#apps.map((a) => a.close()));
     })();
     return this.#closing;
   }
 
-  #gateway(options: { basePath?: string; exclusive: boolean }): WebSocketGateway {
+  /** A closed Gregor is not served again: its storage and fan-out are closed. */
+  #open(): void {
+    if (this.#closing) throw new GregorError('CLOSED', 'this Gregor was closed: create another');
+  }
+
+  /**
+   * Serves Gregor's sockets on `server`. On a server of its own (`exclusive`) every other upgrade
+   * is refused; on an app's, other paths are left to the app's listeners, and refused only when
+   * there are none (a socket nobody answers would stay open for good).
+   */
+  #serveSockets(server: Server, basePath: string, exclusive: boolean): void {
     const notify = this.#notify ? new NotifySockets(this.core, this.#notify.channels) : null;
-    const gateway = new WebSocketGateway(this.core, notify, options);
+    const gateway = new WebSocketGateway(this.core, notify, { basePath, exclusive });
     this.#gateways.push(gateway);
-    return gateway;
+    server.on('upgrade', (req, socket, head) =>
+      gateway.handleUpgrade(req, socket, head, server.listenerCount('upgrade') > 1),
+    );
   }
 
   /** A Fastify instance that never listens: `routing` hands it the requests of the app's server. */
   async #buildHandler(): Promise<FastifyInstance> {
     const app = Fastify({ logger: false, ...routingOptions(this.core) });
-    app.setNotFoundHandler((request, reply) => {
+    // Not Gregor's route: handed to `next` before Fastify reads the body, which is the app's.
+    app.addHook('onRequest', async (request, reply) => {
       const next = (request.raw as NextAware)[NEXT];
-      if (!next) return notFound(this.core, request, reply);
+      if (!request.is404 || !next) return;
       reply.hijack();
       next();
-      return reply;
     });
+    app.setNotFoundHandler((request, reply) => notFound(this.core, request, reply));
     await app.register(httpApi, { gregord: this.core });
     await app.ready();
     this.#apps.push(app);
@@ -192,19 +211,31 @@ export async function createGregor(options: GregorOptions = {}): Promise<Gregor>
   const config = loadConfig(settingsToArgv(options.settings ?? {}), {});
   const { authenticator, devKeys } = await makeAuthenticator(config);
   const log = isLogger(options.logger) ? options.logger : pino(options.logger ?? { level: config.logLevel });
-  const engine = options.engine ?? (await openEngine(config));
-  const fanout = options.fanout ?? openFanOut(config, log);
-  const notify = config.redisUrl ? new Notify({ url: config.redisUrl, log }) : null;
-  const extensions: Extension[] = [
-    fanOutExtension(fanout),
-    broadcaster(),
-    jwtAuth(authenticator),
-    reminders(engine, { nodeId: config.nodeId, intervalMs: config.reminderIntervalMs }),
-    ...(config.compactAfterMs > 0 ? [compaction(engine, config.compactAfterMs)] : []),
-    ...(notify ? [notify.bridge] : []),
-    ...(options.extensions ?? []),
-  ];
-  const core = new Gregord({ config, engine, fanout, log, extensions });
+  // What is opened here is closed again if anything after it fails (a bad extension, say).
+  const opened: (() => unknown)[] = [];
+  let core: Gregord;
+  let notify: Notify | null = null;
+  try {
+    const engine = options.engine ?? (await openEngine(config));
+    opened.push(() => engine.close());
+    const fanout = options.fanout ?? openFanOut(config, log);
+    opened.push(() => fanout.close());
+    notify = config.redisUrl ? new Notify({ url: config.redisUrl, log }) : null;
+    opened.push(() => notify?.close());
+    const extensions: Extension[] = [
+      fanOutExtension(fanout),
+      broadcaster(),
+      jwtAuth(authenticator),
+      reminders(engine, { nodeId: config.nodeId, intervalMs: config.reminderIntervalMs }),
+      ...(config.compactAfterMs > 0 ? [compaction(engine, config.compactAfterMs)] : []),
+      ...(notify ? [notify.bridge] : []),
+      ...(options.extensions ?? []),
+    ];
+    core = new Gregord({ config, engine, fanout, log, extensions });
+  } catch (e) {
+    for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => {});
+    throw e;
+  }
   if (weakJwtSecret(config)) {
     core.metrics.weakJwtSecret.set(1);
     log.warn(

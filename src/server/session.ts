@@ -118,9 +118,9 @@ export class Session {
     try {
       principal = await this.#server.authenticate(token, 'websocket', this.#info?.headers ?? {});
     } catch (e) {
-      const code = isGregorError(e, 'AUTH_EXPIRED') ? CLOSE.TOKEN_EXPIRED : CLOSE.UNAUTHORIZED;
-      const err = isGregorError(e) ? e : new GregorError('AUTH_INVALID', 'the token was refused');
-      this.#fail(code, err.kind, err.message);
+      if (!isGregorError(e)) this.#server.log.error({ err: e }, 'authentication failed');
+      const err = isGregorError(e) ? e : new GregorError('INTERNAL', 'the server failed to check the token');
+      this.#fail(refusalCloseCode(err), err.kind, err.message);
       return;
     }
     if (this.#closed) return;
@@ -161,7 +161,7 @@ export class Session {
     } catch (e) {
       const err = isGregorError(e) ? e : new GregorError('INTERNAL', 'could not attach the device');
       if (!isGregorError(e)) this.#server.log.error({ err: e }, 'attach failed');
-      this.#fail(attachCloseCode(err), err.kind, err.message);
+      this.#fail(refusalCloseCode(err), err.kind, err.message);
     }
   }
 
@@ -204,7 +204,7 @@ export class Session {
             now: Date.now(),
             device: conn.device,
           });
-          const { msgId, result } = await this.#server.consume(message, 'ws', this.#principal);
+          const { msgId, result } = await this.#server.consume(message, 'websocket', this.#principal);
           conn.send({
             type: 'ack',
             ...(ref ? { ref } : {}),
@@ -262,9 +262,15 @@ export class Session {
   }
 }
 
-/** A refused attach (limits, or an extension's onConnect): retry codes for what may pass later. */
-function attachCloseCode(err: GregorError): number {
+/**
+ * The close code of a refused login (a token, limits, an extension's hook): final (45xx) only for
+ * what retrying cannot fix; retry codes for what may pass later (a database or a JWKS that is
+ * down, a limit).
+ */
+function refusalCloseCode(err: GregorError): number {
   switch (err.kind) {
+    case 'AUTH_EXPIRED':
+      return CLOSE.TOKEN_EXPIRED;
     case 'TOO_MANY_CONNECTIONS':
     case 'RATE_LIMITED':
       return CLOSE.TOO_MANY_CONNECTIONS;
@@ -272,6 +278,7 @@ function attachCloseCode(err: GregorError): number {
     case 'INTERNAL':
     case 'STORAGE_FAILED':
     case 'STORAGE_UNAVAILABLE':
+    case 'STORAGE_FULL':
       return CLOSE.SERVER_RESTART;
     default:
       return CLOSE.UNAUTHORIZED;

@@ -66,7 +66,7 @@ export class WebSocketGateway {
   }
 
   /** Whether an upgrade to this request target is Gregor's to answer. */
-  owns(target: string | undefined): boolean {
+  #owns(target: string | undefined): boolean {
     if (this.#exclusive) return true;
     const path = (target ?? '/').split('?')[0];
     return path === this.#wsPath || path === this.#notifyPath;
@@ -75,10 +75,11 @@ export class WebSocketGateway {
   /**
    * Handles an HTTP upgrade request (wire to `server.on('upgrade')`). It runs before any
    * authentication, so nothing in it may throw past it: a request it cannot read is refused.
-   * On a shared server, an upgrade to another path is left alone for the app's own listeners.
+   * On a shared server, an upgrade to another path is left to the app's own listeners when it has
+   * any (`othersListen`), and refused otherwise.
    */
-  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!this.owns(request.url)) return;
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, othersListen = false): void {
+    if (othersListen && !this.#owns(request.url)) return;
     // Until ws takes the socket over, a reset from the peer must not become an uncaught 'error'.
     socket.on('error', destroyOnError);
     try {

@@ -65,6 +65,21 @@ describe('mounted into an app that has its own Fastify routes (examples/fastify-
     expect((await device.closed).code).toBe(4000);
   });
 
+  it('mounts under a prefix inside another prefix: routes and sockets share the whole path', async () => {
+    const { createGregor } = await import('../../src/server/index.js');
+    const Fastify = (await import('fastify')).default;
+    const gregor = await createGregor({ settings: { storage: 'memory', logLevel: 'silent', ...keys } });
+    const app = Fastify();
+    await app.register(async (api) => api.register(gregor.plugin, { prefix: '/gregor' }), { prefix: '/api' });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => app.close());
+    const base = `${url}/api/gregor`;
+    const { device } = await connectDevice(`${base.replace('http', 'ws')}/v1/ws`, await userToken('ed'), 'd');
+    expect((await inject(base, 'ed', 'nested')).status).toBe(200);
+    expect(created(await device.type('message'))).toEqual(['nested']);
+    await device.close();
+  });
+
   it('mounts under a prefix: routes and sockets move, the app keeps the rest', async () => {
     const { createGregor } = await import('../../src/server/index.js');
     const Fastify = (await import('fastify')).default;
@@ -101,6 +116,13 @@ describe('attached to an Express app on a node:http server (examples/express-app
   it("serves Express's routes and Gregor's, and passes unknown paths on to Express", async () => {
     const { url } = await start();
     expect(await (await fetch(`${url}/hello`)).json()).toEqual({ hello: 'from express' });
+    // The app's own body is the app's: Gregor hands the request on before reading it.
+    const echo = await fetch(`${url}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ hello: 'app' }),
+    });
+    expect(await echo.json()).toEqual({ echo: { hello: 'app' } });
     const missing = await fetch(`${url}/nowhere`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: 'not found by express' });
@@ -122,6 +144,12 @@ describe('attached to an Express app on a node:http server (examples/express-app
     expect(tooLong.status).toBe(400);
     expect(await tooLong.json()).toMatchObject({ code: 'GREGOR_ERR_INVALID_ARGUMENT' });
     await device.close();
+  });
+
+  it('refuses an upgrade to another path when the app has no WebSocket server of its own', async () => {
+    const { url } = await start();
+    const other = new TestDevice(`${url.replace('http', 'ws')}/app-socket`);
+    await expect(other.opened).rejects.toThrow('HTTP 404');
   });
 
   it("leaves upgrades to other paths to the app's own WebSocket server", async () => {

@@ -1,7 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeToken } from '../../src/cli/tokens.js';
 import { CLOSE } from '../../src/protocol/close-codes.js';
-import { createGregor, type Extension, type Gregor, GregorError } from '../../src/server/index.js';
+import { parseMessage } from '../../src/protocol/validate.js';
+import {
+  type BeforeConsumePayload,
+  createGregor,
+  type Extension,
+  type Gregor,
+  GregorError,
+  MemoryEngine,
+  MemoryFanOut,
+  type UndeliveredPayload,
+} from '../../src/server/index.js';
 import { until } from '../client/support.js';
 import { connectDevice, TestDevice } from '../support/device.js';
 import { SERVICE_SECRET, USER_SECRET } from '../support/server.js';
@@ -80,6 +90,9 @@ describe('extension hooks', () => {
     const { device } = await connectDevice(ws, await userToken('ann', 'phone'), 'phone');
     await post('ann', create('hello'));
     await device.type('message');
+    device.send({ type: 'consume', ref: 'w', message: create('from-device') });
+    await device.next((f) => f.type === 'ack');
+    await device.type('message');
     await post('ann', create('later', { times: { remind_at: ['+50ms'] } }));
     await device.type('reminder', 5000);
     await post('bob', create('nobody-home'));
@@ -96,9 +109,12 @@ describe('extension hooks', () => {
       'beforeConsume ann http service',
       'onDeliver message ann devices=1 local',
       'afterStore ann stored seq=1',
-      'beforeConsume ann http service',
+      'beforeConsume ann websocket user',
       'onDeliver message ann devices=1 local',
       'afterStore ann stored seq=2',
+      'beforeConsume ann http service',
+      'onDeliver message ann devices=1 local',
+      'afterStore ann stored seq=3',
       'onDeliver reminder ann devices=1 local',
       'onReminder ann later',
       'beforeConsume bob http service',
@@ -291,9 +307,73 @@ describe('extension hooks', () => {
     await device.close();
   });
 
-  it('two extensions with one name are refused when the server is created', async () => {
+  it('two extensions with one name are refused when the server is created, and what it opened is closed', async () => {
+    const fanout = new MemoryFanOut();
+    const engine = new MemoryEngine();
     await expect(
-      createGregor({ settings: { storage: 'memory', ...keys }, extensions: [{ name: 'x' }, { name: 'x' }] }),
+      createGregor({
+        settings: { storage: 'memory', ...keys },
+        engine,
+        fanout,
+        extensions: [{ name: 'x' }, { name: 'x' }],
+      }),
     ).rejects.toThrow('two extensions are named "x"');
+    await expect(fanout.subscribe('u')).rejects.toThrow();
+    await expect(engine.state('u')).rejects.toMatchObject({ code: 'GREGOR_ERR_CLOSED' });
+  });
+
+  it('an extension written as a class has its hooks run (they live on the prototype)', async () => {
+    const log: string[] = [];
+    class Audit implements Extension {
+      readonly name = 'audit';
+      beforeConsume({ message }: BeforeConsumePayload) {
+        log.push(`beforeConsume ${message.md.uid}`);
+      }
+      onUndelivered({ message }: UndeliveredPayload) {
+        log.push(`onUndelivered ${message.md.uid}`);
+      }
+    }
+    const { post } = await start([new Audit()]);
+    await post('ann', create('x'));
+    await until('onUndelivered ran', () => log.length === 2);
+    expect(log).toEqual(['beforeConsume ann', 'onUndelivered ann']);
+  });
+
+  it('closing with devices connected: their onDisconnect runs before onShutdown, and new messages are refused', async () => {
+    const log: string[] = [];
+    const recorder: Extension = {
+      name: 'recorder',
+      onDisconnect: ({ device }) => void log.push(`onDisconnect ${device}`),
+      onShutdown: () => void log.push('onShutdown'),
+    };
+    const { gregor, ws } = await start([recorder]);
+    const { device } = await connectDevice(ws, await userToken('ann', 'phone'), 'phone');
+    const closing = gregor.close();
+    await expect(
+      gregor.core.consume(parseMessage(create('late'), { uid: 'ann', now: Date.now() }), 'test'),
+    ).rejects.toMatchObject({ code: 'GREGOR_ERR_NOT_READY' });
+    await closing;
+    expect((await device.closed).code).toBe(CLOSE.SERVER_RESTART);
+    expect(log).toEqual(['onDisconnect phone', 'onShutdown']);
+  });
+
+  it('a login refused for a reason that may pass (a hook whose database is down) closes with a retry code; a bug in a hook is INTERNAL, logged and counted', async () => {
+    const flaky: Extension = {
+      name: 'sessions',
+      onAuthenticate({ token }) {
+        if (token.includes('db-down'))
+          throw new GregorError('STORAGE_UNAVAILABLE', 'the session store is down');
+        if (token.includes('bug')) throw new TypeError('cannot read properties of undefined');
+      },
+    };
+    const { ws, url } = await start([flaky]);
+    const down = new TestDevice(ws, { token: 'db-down' });
+    expect(await down.type('error')).toMatchObject({ code: 'GREGOR_ERR_STORAGE_UNAVAILABLE' });
+    expect((await down.closed).code).toBe(CLOSE.SERVER_RESTART);
+    const buggy = new TestDevice(ws, { token: 'bug' });
+    expect(await buggy.type('error')).toMatchObject({ code: 'GREGOR_ERR_INTERNAL' });
+    expect((await buggy.closed).code).toBe(CLOSE.SERVER_RESTART);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('gregor_hook_failures_total{hook="onAuthenticate",extension="sessions"} 1');
   });
 });

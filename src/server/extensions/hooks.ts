@@ -1,4 +1,5 @@
-import type { Extension, HookName } from './types.js';
+import { GregorError, isGregorError } from '../../protocol/errors.js';
+import { type Extension, HOOK_NAMES, type HookName } from './types.js';
 
 type Hook<K extends HookName> = NonNullable<Extension[K]>;
 type Payload<K extends HookName> = Parameters<Hook<K>>[0];
@@ -42,11 +43,13 @@ export class Hooks {
       (a, b) => (b.priority ?? DEFAULT_PRIORITY) - (a.priority ?? DEFAULT_PRIORITY),
     );
     for (const e of this.extensions) {
-      for (const [name, fn] of Object.entries(e)) {
-        if (name === 'name' || name === 'priority' || typeof fn !== 'function') continue;
-        const list = this.#byName.get(name as HookName) ?? [];
+      for (const name of HOOK_NAMES) {
+        // Read by name: an extension written as a class has its hooks on the prototype.
+        const fn = (e as unknown as Record<string, unknown>)[name];
+        if (typeof fn !== 'function') continue;
+        const list = this.#byName.get(name) ?? [];
         list.push({ extension: e.name, call: (fn as (p: unknown) => never).bind(e) });
-        this.#byName.set(name as HookName, list);
+        this.#byName.set(name, list);
       }
     }
   }
@@ -61,7 +64,25 @@ export class Hooks {
 
   /** Runs the hooks in order; the first throw stops the rest and reaches the caller (a refusal). */
   async refusable<K extends HookName>(name: K, payload: Payload<K>): Promise<void> {
-    for (const h of this.list(name)) await h.call(payload);
+    for (const h of this.list(name)) await this.callRefusable(name, h, payload);
+  }
+
+  /**
+   * Calls one hook where a throw refuses: a GregorError reaches the client as it is; anything
+   * else is a bug in the extension, logged and counted, and the client gets GREGOR_ERR_INTERNAL.
+   */
+  async callRefusable<K extends HookName>(
+    name: K,
+    h: BoundHook<K>,
+    payload: Payload<K>,
+  ): Promise<Awaited<ReturnType<Hook<K>>>> {
+    try {
+      return await h.call(payload);
+    } catch (e) {
+      if (isGregorError(e)) throw e;
+      this.#onFailure(name, h.extension, e);
+      throw new GregorError('INTERNAL', `extension ${h.extension} failed; it is logged`);
+    }
   }
 
   /** Runs every hook in order; a throw is logged and the next hook still runs. */

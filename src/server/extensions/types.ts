@@ -7,9 +7,32 @@ import type { Gregord } from '../gregord.js';
 
 type Awaitable<T> = T | Promise<T>;
 
+/**
+ * What an extension may do with the server: the facade's entries, its devices and its reads. The
+ * lifecycle (attach, sync, start, shutdown) stays with the transports.
+ */
+export type GregorContext = Pick<
+  Gregord,
+  | 'config'
+  | 'log'
+  | 'metrics'
+  | 'store'
+  | 'draining'
+  | 'deviceCount'
+  | 'userCount'
+  | 'authenticate'
+  | 'consume'
+  | 'deliver'
+  | 'deliverOnLane'
+  | 'remind'
+  | 'devices'
+  | 'closeDevices'
+  | 'readiness'
+>;
+
 /** Every hook payload carries the server, so an extension can act (consume, deliver, disconnect). */
 interface WithServer {
-  readonly gregor: Gregord;
+  readonly gregor: GregorContext;
 }
 
 /** Where a request or a message came in. */
@@ -136,3 +159,21 @@ export interface Extension {
 }
 
 export type HookName = Exclude<keyof Extension, 'name' | 'priority'>;
+
+/** Every hook, in the order of a server's life (read by name, so class methods count too). */
+export const HOOK_NAMES = [
+  'onListen',
+  'onAuthenticate',
+  'onConnect',
+  'onDisconnect',
+  'beforeConsume',
+  'afterStore',
+  'onDeliver',
+  'onUndelivered',
+  'onReminder',
+  'onShutdown',
+] as const satisfies readonly HookName[];
+
+// A hook added to Extension but not to HOOK_NAMES would never run: this fails to compile then.
+const everyHook: Exclude<HookName, (typeof HOOK_NAMES)[number]> extends never ? true : never = true;
+void everyHook;

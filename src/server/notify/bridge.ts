@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConsumeResult } from '../../core/state-machine.js';
 import type { Message } from '../../protocol/message.js';
 import { parseMessage } from '../../protocol/validate.js';
-import type { Extension } from '../extensions/types.js';
-import type { Gregord } from '../gregord.js';
+import type { Extension, GregorContext } from '../extensions/types.js';
 import { type ChannelListener, type NotifyChannels, notifyKeys } from './channels.js';
 import { fromGregorUid } from './identity.js';
 
@@ -51,7 +50,7 @@ export function notifyBridge(channels: NotifyChannels): Extension {
   };
 }
 
-function deliver(gregor: Gregord, uid: string, payload: Buffer): void {
+function deliver(gregor: GregorContext, uid: string, payload: Buffer): void {
   const limit = gregor.config.maxMessageBytes;
   if (payload.length > limit) {
     drop(gregor, uid, payload, 'too_large', `over max-message-bytes (${limit})`);
@@ -81,7 +80,7 @@ function deliver(gregor: Gregord, uid: string, payload: Buffer): void {
 }
 
 /** Says that a payload reached Notify sockets but not the user's Gregor devices, and why. */
-function drop(gregor: Gregord, uid: string, payload: Buffer, reason: string, why: string): void {
+function drop(gregor: GregorContext, uid: string, payload: Buffer, reason: string, why: string): void {
   gregor.metrics.notifyBridgeDropped.inc({ reason });
   gregor.log.warn(
     { uid, bytes: payload.length, reason },

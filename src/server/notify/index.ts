@@ -6,7 +6,7 @@ export { NOTIFY_SYSTEM, notifyBridge } from './bridge.js';
 export { NotifyChannels } from './channels.js';
 export { fromGregorUid, notifyIdOf, notifyUserId, toGregorUid } from './identity.js';
 export { NOTIFY_WS_PATH, NotifySockets, type NotifyUpgrade } from './sockets.js';
-export { registerNotifyRoutes, TWIRP_AUTH_PATH } from './twirp.js';
+export { notifyTwirp, TWIRP_AUTH_PATH } from './twirp.js';
 export { notifyWsRoute } from './ws-route.js';
 
 /**

@@ -176,16 +176,6 @@ function readProtobuf(body: Buffer): string | Refusal {
   }
 }
 
-/**
- * Registers `notifyTwirp` in its own scope of `app`.
- *
- * @example
- *   registerNotifyRoutes(app, gregord);
- */
-export function registerNotifyRoutes(app: FastifyInstance, gregord: Gregord): void {
-  void app.register(notifyTwirp, { gregord });
-}
-
 function sendTwirpError(
   reply: FastifyReply,
   code: TwirpCode,

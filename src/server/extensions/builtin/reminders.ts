@@ -1,6 +1,5 @@
 import type { Engine } from '../../../core/state-machine.js';
-import type { Gregord } from '../../gregord.js';
-import type { Extension } from '../types.js';
+import type { Extension, GregorContext } from '../types.js';
 
 /** Claimed per round: one claim query, then the next round at once if it was full. */
 const BATCH = 100;
@@ -14,7 +13,7 @@ const LEASE_MS = 30_000;
 export function reminders(engine: Engine, options: { nodeId: string; intervalMs: number }): Extension {
   let timer: NodeJS.Timeout | null = null;
   let running = false;
-  const round = async (gregor: Gregord): Promise<void> => {
+  const round = async (gregor: GregorContext): Promise<void> => {
     if (running || gregor.draining) return;
     running = true;
     try {
