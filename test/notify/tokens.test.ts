@@ -124,6 +124,24 @@ describe.skipIf(!up)('Notify tokens on /notify/ws, as a Notify issuer mints them
     expect((await client.closed).code).toBe(4500);
   });
 
+  it("user_id's key is matched as Go does (USER_ID too, the last wins); an object or array is refused", async () => {
+    const id = fresh('k');
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const folded = open(
+      mint(`{"user_id":"first","USER_ID":${JSON.stringify(id)},"exp":${exp}}`, USER_SECRET),
+      'header',
+    );
+    expect(await folded.json(0)).toEqual({ kind: 'connect', userID: id });
+    await folded.close();
+    for (const value of ['[1]', '{"a":1}']) {
+      const client = open(mint(payloadWith(value), USER_SECRET), 'header');
+      expect(((await client.json(0)) as { error: { code: string } }).error.code).toBe(
+        'GREGOR_ERR_AUTH_INVALID',
+      );
+      expect((await client.closed).code).toBe(4500);
+    }
+  });
+
   it('a device_id of any shape is ignored, as Notify ignores every claim but user_id (7, "my phone")', async () => {
     for (const device of ['7', '"my phone"']) {
       const id = fresh('d');
