@@ -77,6 +77,11 @@ async function serve(args: string[]): Promise<number> {
   }
   if (gregor.devKeys)
     console.log(`  dev secrets in ${config.dataDir}/secrets.json (set GREGOR_JWT_SECRET for production)`);
+  if (gregor.devKeys && config.redisUrl) {
+    console.error(
+      'gregor: WARNING: Notify compatibility is on but no jwt-secret is set: Notify tokens are refused (a Notify on its default secret needs NOTIFY_JWT_SECRET=default; docs/notify.md)',
+    );
+  }
   console.log(`  get a token:  npm run gregor -- token alice --device laptop`);
   console.log(`  connect:      ${ws}  then send {"type":"auth","token":"<token>"} and {"type":"sync"}`);
   console.log(

@@ -243,6 +243,12 @@ export async function createGregor(options: GregorOptions = {}): Promise<Gregor>
       `WEAK jwt-secret: shorter than ${MIN_JWT_SECRET} characters, accepted only for Notify compatibility; anyone who guesses it can sign tokens for any user: re-key your token issuers (docs/notify.md)`,
     );
   }
+  if (notify && devKeys) {
+    log.warn(
+      {},
+      'Notify compatibility is on but no jwt-secret is set: Notify tokens are refused. A Notify that ran on its default secret needs NOTIFY_JWT_SECRET=default (docs/notify.md)',
+    );
+  }
   return new Gregor(core, notify, devKeys);
 }
 
