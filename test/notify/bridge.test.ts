@@ -1,9 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../client/support.js';
 import { TestDevice } from '../support/device.js';
-import { startTestServer, type TestServer, USER_SECRET } from '../support/server.js';
-import { fresh, mint, NotifyClient, payloadWith, REDIS_URL, redisCli, requireRedis } from './support.js';
+import { type TestServer, USER_SECRET } from '../support/server.js';
+import {
+  fresh,
+  mint,
+  NotifyClient,
+  payloadWith,
+  redisCli,
+  requireRedis,
+  startNotifyServer,
+} from './support.js';
 
 const up = await requireRedis('the Notify bridge');
 
@@ -12,15 +19,7 @@ describe.skipIf(!up)('the Notify bridge: PUBLISH notify:<id> to Gregor devices',
   let notifyWs: string;
 
   beforeAll(async () => {
-    server = await startTestServer([
-      '--redis-url',
-      REDIS_URL,
-      '--redis-prefix',
-      `gregor-test-${randomBytes(4).toString('hex')}:`,
-      '--max-message-bytes',
-      '1024',
-    ]);
-    notifyWs = `${server.url.replace(/^http/, 'ws')}/notify/ws`;
+    ({ server, notifyWs } = await startNotifyServer(['--max-message-bytes', '1024']));
   });
   afterAll(async () => {
     await server?.cleanup();

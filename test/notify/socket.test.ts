@@ -1,21 +1,21 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../client/support.js';
 import { TestDevice } from '../support/device.js';
 import { startTestServer, type TestServer, USER_SECRET } from '../support/server.js';
 import {
+  COOKIE_AUTH,
   fresh,
   mint,
   NotifyClient,
   numsub,
+  ORIGIN,
   payloadWith,
-  REDIS_URL,
   redisCli,
   requireRedis,
+  startNotifyServer,
 } from './support.js';
 
 const up = await requireRedis('Notify sockets');
-const ORIGIN = 'https://app.example';
 const EVIL = 'https://evil.example';
 
 describe.skipIf(!up)('/notify/ws: topics, Origin, and a plain GET, as Notify clients use them', () => {
@@ -24,17 +24,7 @@ describe.skipIf(!up)('/notify/ws: topics, Origin, and a plain GET, as Notify cli
   const token = (id: string) => mint(payloadWith(JSON.stringify(id)), USER_SECRET);
 
   beforeAll(async () => {
-    server = await startTestServer([
-      '--redis-url',
-      REDIS_URL,
-      '--redis-prefix',
-      `gregor-test-${randomBytes(4).toString('hex')}:`,
-      '--auth-cookie',
-      'sid',
-      '--allowed-origins',
-      ORIGIN,
-    ]);
-    notifyWs = `${server.url.replace(/^http/, 'ws')}/notify/ws`;
+    ({ server, notifyWs } = await startNotifyServer(COOKIE_AUTH));
   });
   afterAll(async () => {
     await server?.cleanup();

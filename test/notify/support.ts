@@ -1,11 +1,35 @@
 import { execFile } from 'node:child_process';
-import { createHmac, randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { until } from '../client/support.js';
 import { REDIS_URL } from '../support/redis.js';
 
+import { startTestServer, type TestServer } from '../support/server.js';
+
 export { REDIS_URL, requireRedis } from '../support/redis.js';
+
+/** The Origin of the test pages that may use the session cookie. */
+export const ORIGIN = 'https://app.example';
+/** Cookie auth as a Notify deployment sets it up: cookie `sid`, pages from ORIGIN. */
+export const COOKIE_AUTH = ['--auth-cookie', 'sid', '--allowed-origins', ORIGIN];
+
+/**
+ * A gregord with Notify compatibility on the shared Redis (its own channel prefix, so tests do
+ * not hear each other), and its `/notify/ws` URL.
+ */
+export async function startNotifyServer(
+  settings: string[] = [],
+): Promise<{ server: TestServer; notifyWs: string }> {
+  const server = await startTestServer([
+    '--redis-url',
+    REDIS_URL,
+    '--redis-prefix',
+    `gregor-test-${randomBytes(4).toString('hex')}:`,
+    ...settings,
+  ]);
+  return { server, notifyWs: `${server.url.replace(/^http/, 'ws')}/notify/ws` };
+}
 
 export type Alg = 'HS256' | 'HS384' | 'HS512';
 const HASH = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' } as const;

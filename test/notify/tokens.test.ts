@@ -1,21 +1,21 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDevice } from '../support/device.js';
-import { startTestServer, type TestServer, USER_SECRET } from '../support/server.js';
+import { type TestServer, USER_SECRET } from '../support/server.js';
 import {
   type Alg,
+  COOKIE_AUTH,
   fresh,
   mint,
   NotifyClient,
   numsub,
+  ORIGIN,
   payloadWith,
-  REDIS_URL,
   redisCli,
   requireRedis,
+  startNotifyServer,
 } from './support.js';
 
 const up = await requireRedis('Notify tokens');
-const ORIGIN = 'https://app.example';
 
 /** Each kind of user_id a Notify issuer may put in a token: [JSON text, the ID Notify reads]. */
 function userIds(): [string, string, string][] {
@@ -55,17 +55,7 @@ describe.skipIf(!up)('Notify tokens on /notify/ws, as a Notify issuer mints them
   };
 
   beforeAll(async () => {
-    server = await startTestServer([
-      '--redis-url',
-      REDIS_URL,
-      '--redis-prefix',
-      `gregor-test-${randomBytes(4).toString('hex')}:`,
-      '--auth-cookie',
-      'sid',
-      '--allowed-origins',
-      ORIGIN,
-    ]);
-    notifyWs = `${server.url.replace(/^http/, 'ws')}/notify/ws`;
+    ({ server, notifyWs } = await startNotifyServer(COOKIE_AUTH));
   });
   afterAll(async () => {
     await server?.cleanup();
