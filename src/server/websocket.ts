@@ -109,7 +109,12 @@ export class WebSocketGateway {
     if (url.pathname === this.#notifyPath) {
       const notify = this.#notify!;
       this.#wss.handleUpgrade(request, socket, head, (ws) =>
-        notify.accept(ws, { url, headers, cookie: cookieToken }),
+        notify.accept(ws, {
+          url,
+          headers,
+          cookie: cookieToken,
+          firstTopicHeader: request.headersDistinct.topic?.[0],
+        }),
       );
       return;
     }

@@ -98,6 +98,19 @@ describe.skipIf(!up)('/notify/ws: topics, Origin, and a plain GET, as Notify cli
     await client.close();
   });
 
+  it('of repeated Topic: headers only the first counts, as Go reads them', async () => {
+    const t = fresh('t');
+    const client = new NotifyClient(notifyWs, {
+      authorization: `Bearer ${token(fresh('u'))}`,
+      // Sent as two header lines (Node writes an array value once per element).
+      topic: [`${t}first`, `${t}second`] as unknown as string,
+    });
+    await client.ready();
+    expect(await numsub(`notify_topic:${t}first`)).toBe(1);
+    expect(await numsub(`notify_topic:${t}second`)).toBe(0);
+    await client.close();
+  });
+
   it('topics over the limits are not subscribed and an error frame says so after the state frame; the rest work', async () => {
     const id = fresh('u');
     const t = fresh('t');

@@ -24,6 +24,8 @@ export interface NotifyUpgrade {
   readonly headers: IncomingHttpHeaders;
   /** The auth cookie's value (the gateway has already checked the Origin for it). */
   readonly cookie: string | null;
+  /** The first `Topic:` header, when the request repeats it (the gateway reads it distinct). */
+  readonly firstTopicHeader?: string | undefined;
 }
 
 /**
@@ -46,7 +48,8 @@ export function notifyToken(upgrade: NotifyUpgrade): string | null {
  */
 export function notifyTopics(upgrade: NotifyUpgrade): { topics: string[]; refused: number } {
   // Node joins a repeated header into one string (only set-cookie is ever an array).
-  const header = upgrade.headers.topic as string | undefined;
+  // Node joins repeated headers with ", "; Go's Header.Get takes the first one only.
+  const header = upgrade.firstTopicHeader ?? (upgrade.headers.topic as string | undefined);
   const param = header ?? upgrade.url.searchParams.get('topic') ?? '';
   const all = [...new Set(param.replaceAll(',', ' ').split(GO_SPACE).filter(Boolean))];
   const topics = all.filter((t) => t.length <= MAX_TOPIC_LENGTH).slice(0, MAX_TOPICS);
