@@ -73,6 +73,13 @@ describe.skipIf(!up)('/notify/ws: topics, Origin, and a plain GET, as Notify cli
     await client.close();
   });
 
+  it('a client frame over max-message-bytes closes the socket with 1009 (Notify had no limit)', async () => {
+    const client = new NotifyClient(`${notifyWs}?authorization=${token(fresh('u'))}`);
+    await client.ready();
+    client.socket.send('x'.repeat(1024 * 1024 + 1));
+    expect((await client.closed).code).toBe(1009);
+  });
+
   it('an empty session cookie is the token, as in Notify: it wins over a good header token and fails', async () => {
     const client = new NotifyClient(notifyWs, {
       cookie: 'sid=',
