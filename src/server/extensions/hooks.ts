@@ -12,6 +12,11 @@ export interface BoundHook<K extends HookName> {
 
 const DEFAULT_PRIORITY = 100;
 
+/** An extension's priority; one that is not a finite number (NaN would break the sort) is the default. */
+function priorityOf(e: Extension): number {
+  return Number.isFinite(e.priority) ? e.priority! : DEFAULT_PRIORITY;
+}
+
 /**
  * The extensions' hooks, sorted once: for each hook name, the extensions that have it, in
  * priority order (higher first, then the order given). Hot paths ask `has()` first, so a hook
@@ -25,7 +30,6 @@ const DEFAULT_PRIORITY = 100;
 export class Hooks {
   readonly #byName = new Map<HookName, BoundHook<HookName>[]>();
   readonly #onFailure: (hook: HookName, extension: string, err: unknown) => void;
-  readonly extensions: readonly Extension[];
 
   /** `onFailure` logs (and counts) a hook that threw where a throw is not a refusal. */
   constructor(
@@ -39,10 +43,8 @@ export class Hooks {
       names.add(e.name);
     }
     // Array.prototype.sort is stable: equal priorities keep the order given.
-    this.extensions = [...extensions].sort(
-      (a, b) => (b.priority ?? DEFAULT_PRIORITY) - (a.priority ?? DEFAULT_PRIORITY),
-    );
-    for (const e of this.extensions) {
+    const sorted = [...extensions].sort((a, b) => priorityOf(b) - priorityOf(a));
+    for (const e of sorted) {
       for (const name of HOOK_NAMES) {
         // Read by name: an extension written as a class has its hooks on the prototype.
         const fn = (e as unknown as Record<string, unknown>)[name];
