@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { GregorError } from '../protocol/errors.js';
 import { NATS_PREFIX } from './fanout/nats/subjects.js';
+import { NOTIFY_ALIASES, NOTIFY_DEFAULT_REDIS, notifyAliases } from './notify-aliases.js';
 
 /** Every setting of gregord: a flag `--name` and an environment variable `GREGOR_NAME` (seed 003). */
 export interface Config {
@@ -282,27 +283,6 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
-/**
- * Notify's names (go-bridget/notify) for Gregor settings, read when Gregor's own name is not set:
- * a Notify deployment keeps its environment. `PORT` is Go's listen address (`:3000`, `host:port`);
- * `PORT` is ignored when Gregor's own `host` or `port` is set (flag or variable).
- * `PUBSUB_REDIS_ADDR` is `host[:port]` (port 6379 when missing). Every alias but `PORT` (which
- * platforms set for any app) turns Notify compatibility on: with no Redis setting, Redis is then
- * Notify's default `redis:6379`.
- */
-export const NOTIFY_ALIASES = [
-  { names: ['--notify-jwt-secret', 'NOTIFY_JWT_SECRET'], sets: 'jwt-secret' },
-  { names: ['--notify-session-cookie', 'NOTIFY_SESSION_COOKIE'], sets: 'auth-cookie' },
-  { names: ['PUBSUB_REDIS_ADDR'], sets: 'redis-url (redis://host:port; port 6379 when missing)' },
-  {
-    names: ['PORT'],
-    sets: 'host and port (Go form: ":3000" is every IPv4 interface, or "host:port"); ignored when host or port is set',
-  },
-] as const;
-
-/** Notify's Redis address when none is given. */
-const NOTIFY_DEFAULT_REDIS = 'redis://redis:6379';
-
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -326,7 +306,8 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): Config {
   const flags = parseFlags(argv);
-  const { aliases, notify } = notifyAliases(flags, env);
+  const ownListen = ['host', 'port'].some((k) => flags.has(k) || env[envName(k)] !== undefined);
+  const { aliases, notify } = notifyAliases(flags, env, ownListen);
   const out: Record<string, unknown> = {};
   for (const s of SETTINGS) {
     const raw = flags.get(flagName(s.key)) ?? env[envName(s.key)] ?? aliases.get(s.key) ?? s.default;
@@ -339,55 +320,6 @@ export function loadConfig(
     out.redisUrl = NOTIFY_DEFAULT_REDIS;
   }
   return crossCheck(out as unknown as Config);
-}
-
-/**
- * The values Notify's names give (flags win over variables), by Gregor setting, and whether one
- * that turns Notify compatibility on was used. Consumes the alias flags.
- */
-function notifyAliases(
-  flags: Map<string, string>,
-  env: Readonly<Record<string, string | undefined>>,
-): { aliases: Map<keyof Config, string>; notify: boolean } {
-  const aliases = new Map<keyof Config, string>();
-  const take = (flag: string) => {
-    const value = flags.get(flag);
-    flags.delete(flag);
-    return value;
-  };
-  const secret = take('notify-jwt-secret') ?? env.NOTIFY_JWT_SECRET;
-  const cookie = take('notify-session-cookie') ?? env.NOTIFY_SESSION_COOKIE;
-  const redis = env.PUBSUB_REDIS_ADDR;
-  if (secret) aliases.set('jwtSecret', secret);
-  if (cookie) aliases.set('authCookie', cookie);
-  if (redis) aliases.set('redisUrl', redisAddr(redis));
-  // PORT is ignored whole when Gregor's own host or port is set: an inherited PORT must not widen
-  // a Gregor bound to loopback (`--port 7400` with PORT=:3000 stays on 127.0.0.1).
-  const ownListen = ['host', 'port'].some((k) => flags.has(k) || env[envName(k)] !== undefined);
-  if (env.PORT && !ownListen) {
-    const { host, port } = goListenAddr(env.PORT);
-    if (host !== null) aliases.set('host', host);
-    aliases.set('port', port);
-  }
-  return { aliases, notify: Boolean(secret || cookie || redis) };
-}
-
-/** Notify's `PUBSUB_REDIS_ADDR` (`host[:port]`) as a Redis URL. */
-function redisAddr(addr: string): string {
-  const hasPort = /:\d+$/.test(addr) && !/^\[[^\]]*\]$/.test(addr);
-  return `redis://${hasPort ? addr : `${addr}:6379`}`;
-}
-
-/** Go's listen address (`:3000`, `host:3000`, `[::1]:3000`, or a bare port) as host and port. */
-function goListenAddr(addr: string): { host: string | null; port: string } {
-  const m = /^(.*):(\d+)$/.exec(addr);
-  if (!m) {
-    if (/^\d+$/.test(addr)) return { host: null, port: addr };
-    bad(`PORT: ${JSON.stringify(addr)} is not a listen address like :3000 or host:3000`);
-  }
-  const host = m[1]!.replace(/^\[(.*)\]$/, '$1');
-  // Go listens on every interface when the host is empty.
-  return { host: host === '' ? '0.0.0.0' : host, port: m[2]! };
 }
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
